@@ -1,0 +1,234 @@
+//! One upload from bytes to structure: sniff the encoding, detect the kind from content,
+//! and hand the text to that kind's parser.
+
+use std::io::{self, Cursor, Read};
+
+use serde::Serialize;
+
+use crate::detect::{self, Kind};
+use crate::diag::Diagnostic;
+use crate::formats::{
+    netsh, probe_capture, reg_compare, reg_export, reg_query, sensor_config, sensor_log,
+};
+use crate::text::{self, LegacyHint, TextEncoding, TextReader};
+
+/// How many bytes are looked at to decide encoding and kind.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+/// Largest non-streamed capture decoded whole (console captures, configuration files).
+pub const MAX_WHOLE_TEXT: u64 = 64 * 1024 * 1024;
+
+/// The parsed content of one artifact, by kind.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Content {
+    RegExport(reg_export::RegExport),
+    RegCompare(reg_compare::RegCompareCapture),
+    RegQuery(reg_query::RegQueryCapture),
+    Netsh(netsh::NetshCapture),
+    SensorLog(sensor_log::SensorLog),
+    SensorConfig(sensor_config::SensorConfig),
+    ProbeCapture(probe_capture::ProbeCapture),
+    /// A binary hive or an unknown file: nothing but the shared fields.
+    None {},
+}
+
+/// One parsed upload with the fields every kind shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Artifact {
+    pub schema_version: u32,
+    pub file: String,
+    pub kind: Kind,
+    pub encoding: Option<TextEncoding>,
+    pub diagnostics: Vec<Diagnostic>,
+    #[serde(flatten)]
+    pub content: Content,
+}
+
+impl Artifact {
+    /// True when the input was refused as a whole (an `error` diagnostic and no content).
+    pub fn rejected(&self) -> bool {
+        match &self.content {
+            Content::RegExport(r) => {
+                r.keys.is_empty() && self.diagnostics.iter().any(|d| d.code == "rejected-file")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The first bytes of an input, its encoding and kind, and a reader that replays them.
+pub struct Sniffed<R> {
+    pub encoding: TextEncoding,
+    pub kind: Kind,
+    pub reader: Cursor<Vec<u8>>,
+    pub rest: R,
+    pub empty: bool,
+}
+
+/// Reads the first [`SNIFF_BYTES`] and decides encoding and kind.
+pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    (&mut input)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut prefix)?;
+    let eof = prefix.len() < SNIFF_BYTES;
+    let empty = prefix.iter().all(|b| b.is_ascii_whitespace());
+    if detect::is_hive(&prefix) {
+        return Ok(Sniffed {
+            encoding: TextEncoding::Windows1252,
+            kind: Kind::Hive,
+            reader: Cursor::new(prefix),
+            rest: input,
+            empty,
+        });
+    }
+    let mut encoding = text::sniff(&prefix, eof, LegacyHint::Guess);
+    let decoded = text::decode_as(&prefix, encoding);
+    let kind = if empty {
+        Kind::Unknown
+    } else {
+        detect::detect_text(&decoded.text)
+    };
+    if kind == Kind::RegExport && encoding.is_legacy() {
+        // regedit reads 8-bit files in the ANSI code page.
+        encoding = TextEncoding::Windows1252;
+    }
+    Ok(Sniffed {
+        encoding,
+        kind,
+        reader: Cursor::new(prefix),
+        rest: input,
+        empty,
+    })
+}
+
+/// Which keys of a `.reg` export to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything (the `parse` command).
+    Full,
+    /// Only keys that carry proxy settings (the analyser), so huge exports stay cheap.
+    ProxyRelevant,
+}
+
+/// True for the keys whose values the analyser needs.
+pub fn proxy_relevant_key(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.contains("\\internet settings")
+        || lower.contains("\\azure advanced threat protection")
+        || lower.contains("\\winhttp")
+}
+
+/// Parses one input completely. `name` is the display name (also a hint for captures).
+pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<Artifact> {
+    let sniffed = sniff(input)?;
+    let encoding = sniffed.encoding;
+    let kind = sniffed.kind;
+    let stream = sniffed.reader.chain(sniffed.rest);
+    let mut diagnostics = Vec::new();
+    let content = match kind {
+        Kind::Hive => {
+            diagnostics.push(Diagnostic::warning(
+                1,
+                1,
+                "hive-not-supported",
+                "binary registry hive: export the key with `reg export` or `reg query` instead",
+            ));
+            Content::None {}
+        }
+        Kind::Unknown => {
+            if sniffed.empty {
+                diagnostics.push(Diagnostic::warning(
+                    1,
+                    1,
+                    "empty-capture",
+                    "the upload is empty (typical of `reg compare > file` when the error went to stderr)",
+                ));
+            }
+            Content::None {}
+        }
+        Kind::RegExport => {
+            let reader = TextReader::with_detector(stream, |_, _| encoding)?;
+            let keep: &dyn Fn(&str) -> bool = match scope {
+                Scope::Full => &|_| true,
+                Scope::ProxyRelevant => &proxy_relevant_key,
+            };
+            let (export, diags) = reg_export::parse(reader, keep);
+            diagnostics.extend(diags);
+            Content::RegExport(export)
+        }
+        Kind::SensorLog => {
+            let reader = TextReader::with_detector(stream, |_, _| encoding)?;
+            let (log, diags) = sensor_log::parse(reader);
+            diagnostics.extend(diags);
+            Content::SensorLog(log)
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            stream.take(MAX_WHOLE_TEXT).read_to_end(&mut bytes)?;
+            let decoded = text::decode_as(&bytes, encoding);
+            diagnostics.extend(decoded.diagnostics);
+            let t = decoded.text.as_str();
+            match kind {
+                Kind::RegCompare => wrap(
+                    reg_compare::parse(t, name),
+                    &mut diagnostics,
+                    Content::RegCompare,
+                ),
+                Kind::RegQuery => wrap(
+                    reg_query::parse(t, name),
+                    &mut diagnostics,
+                    Content::RegQuery,
+                ),
+                Kind::NetshWinhttp => wrap(netsh::parse(t, name), &mut diagnostics, Content::Netsh),
+                Kind::SensorConfig => wrap(
+                    sensor_config::parse(t, name),
+                    &mut diagnostics,
+                    Content::SensorConfig,
+                ),
+                _ => wrap(
+                    probe_capture::parse(t, name),
+                    &mut diagnostics,
+                    Content::ProbeCapture,
+                ),
+            }
+        }
+    };
+    Ok(Artifact {
+        schema_version: crate::SCHEMA_VERSION,
+        file: name.to_string(),
+        kind,
+        encoding: if kind == Kind::Hive {
+            None
+        } else {
+            Some(encoding)
+        },
+        diagnostics,
+        content,
+    })
+}
+
+fn wrap<T>(
+    (value, diags): (T, Vec<Diagnostic>),
+    diagnostics: &mut Vec<Diagnostic>,
+    f: impl FnOnce(T) -> Content,
+) -> Content {
+    diagnostics.extend(diags);
+    f(value)
+}
+
+/// Parses an in-memory upload.
+pub fn parse_bytes(name: &str, bytes: &[u8], scope: Scope) -> Artifact {
+    match parse_reader(name, bytes, scope) {
+        Ok(a) => a,
+        // Reading from a slice cannot fail; keep a diagnostic rather than a panic anyway.
+        Err(e) => Artifact {
+            schema_version: crate::SCHEMA_VERSION,
+            file: name.to_string(),
+            kind: Kind::Unknown,
+            encoding: None,
+            diagnostics: vec![Diagnostic::error(1, 1, "read-failed", e.to_string())],
+            content: Content::None {},
+        },
+    }
+}

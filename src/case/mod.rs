@@ -1,0 +1,1 @@
+//! Case assembly: evidence per account, rules, findings, verdict. STUB.

@@ -1,0 +1,241 @@
+//! The kind of an upload, decided from its content (never from its file name alone).
+
+use serde::Serialize;
+
+use crate::text;
+
+/// What an artifact is; names as in the JSON contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    RegExport,
+    RegCompare,
+    RegQuery,
+    NetshWinhttp,
+    SensorLog,
+    SensorConfig,
+    /// A captured `Invoke-WebRequest` / `curl` / browser answer of the 503 test.
+    ProbeCapture,
+    Hive,
+    Unknown,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::RegExport => "reg-export",
+            Kind::RegCompare => "reg-compare",
+            Kind::RegQuery => "reg-query",
+            Kind::NetshWinhttp => "netsh-winhttp",
+            Kind::SensorLog => "sensor-log",
+            Kind::SensorConfig => "sensor-config",
+            Kind::ProbeCapture => "probe-capture",
+            Kind::Hive => "hive",
+            Kind::Unknown => "unknown",
+        }
+    }
+}
+
+/// Binary registry hive (`regf` signature).
+pub fn is_hive(prefix: &[u8]) -> bool {
+    prefix.starts_with(b"regf")
+}
+
+/// Detects the kind from the first decoded text of a file (a few hundred lines suffice).
+pub fn detect_text(sample: &str) -> Kind {
+    let mut score_export = 0;
+    let mut score_compare = 0;
+    let mut score_query = 0;
+    let mut score_netsh = 0;
+    let mut score_log = 0;
+    let mut probe = false;
+    let mut first_meaningful: Option<&str> = None;
+    let trimmed_start = sample.trim_start_matches('\u{feff}');
+    let json_like = trimmed_start.trim_start().starts_with('{');
+    for (n, raw) in text::lines(trimmed_start).take(400) {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if first_meaningful.is_none() {
+            first_meaningful = Some(line);
+            // regedit allows blanks before the header; look-alikes still make it an export.
+            if line.starts_with("REGEDIT") || line.starts_with("Windows Registry Editor") {
+                return Kind::RegExport;
+            }
+        }
+        let lower = line.to_ascii_lowercase();
+        if line.starts_with('[') && line.contains(']') && upper_starts_with_hkey(&line[1..]) {
+            score_export += 3;
+        } else if (line.starts_with('"') || line.starts_with('@'))
+            && (line.contains("\"=") || line.starts_with("@="))
+        {
+            score_export += 1;
+        }
+        if line.starts_with("< Value:")
+            || line.starts_with("> Value:")
+            || line.starts_with("= Value:")
+            || line.starts_with("< Key:")
+            || line.starts_with("> Key:")
+            || line.starts_with("= Key:")
+        {
+            score_compare += 5;
+        }
+        if lower.contains("reg compare") || lower.contains("reg.exe compare") {
+            score_compare += 4;
+        }
+        if lower.starts_with("result compared")
+            || lower.starts_with("ergebnis verglichen")
+            || lower.starts_with("résultat comparé")
+            || lower.starts_with("resultado comparado")
+        {
+            score_compare += 5;
+        }
+        if is_not_found_error(line) {
+            score_compare += 2;
+        }
+        if lower.contains("reg query") || lower.contains("reg.exe query") {
+            score_query += 4;
+        }
+        if raw.starts_with("    ") && line.contains("    REG_") || line.contains("\tREG_") {
+            score_query += 3;
+        }
+        if lower.starts_with("end of search:") {
+            score_query += 3;
+        }
+        if lower.contains("get-itemproperty")
+            || (lower.starts_with("defaultconnectionsettings") && line.contains(':'))
+        {
+            score_query += 3;
+        }
+        if lower.contains("winhttp proxy settings")
+            || lower.contains("direct access (no proxy server)")
+            || lower.starts_with("proxy server(s)")
+            || lower.contains("winhttp advanced proxy settings")
+            || lower.contains("error writing proxy settings")
+            || lower.contains("netsh winhttp")
+        {
+            score_netsh += 5;
+        }
+        if looks_like_log_line(line) {
+            score_log += 2;
+        }
+        if lower.contains("(503) server unavailable")
+            || lower.contains("503 (service unavailable)")
+            || lower.contains("http error 503")
+            || lower.contains("invoke-webrequest")
+        {
+            probe = true;
+        }
+        let _ = n;
+    }
+    if json_like
+        && (sample.contains("SensorProxyConfiguration")
+            || sample.contains("WorkspaceApplicationSensorApiEndpoint")
+            || sample.contains("SensorApiEndpoint"))
+    {
+        return Kind::SensorConfig;
+    }
+    let best = [
+        (score_compare, Kind::RegCompare),
+        (score_query, Kind::RegQuery),
+        (score_export, Kind::RegExport),
+        (score_netsh, Kind::NetshWinhttp),
+        (score_log, Kind::SensorLog),
+    ]
+    .into_iter()
+    .max_by_key(|(s, _)| *s);
+    match best {
+        Some((s, k)) if s >= 2 => k,
+        _ if probe => Kind::ProbeCapture,
+        _ => Kind::Unknown,
+    }
+}
+
+fn upper_starts_with_hkey(s: &str) -> bool {
+    let s = s.trim_start_matches('-');
+    s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("HKEY"))
+        || s.get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("HKLM") || p.eq_ignore_ascii_case("HKCU"))
+        || s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("HKU\\"))
+}
+
+/// reg.exe's "unable to find the specified registry key or value" in any language we know.
+pub fn is_not_found_error(line: &str) -> bool {
+    let l = line.to_lowercase();
+    l.contains("unable to find the specified registry key or value")
+        || l.contains("registrierungsschlüssel bzw. wert wurde nicht gefunden")
+        || l.contains("trouvé la clé ou la valeur de registre")
+        || l.contains("no pudo encontrar la clave o el valor del registro")
+        || l.contains("指定されたレジストリ キーまたは値が見つかりませんでした")
+}
+
+/// A sensor, updater or installer log line: `2024-03-06 11:42:39.6370 Error ...`,
+/// or a WiX Burn line `[0A1C:0B2D][2024-03-06T11:42:39]i000: ...`.
+fn looks_like_log_line(line: &str) -> bool {
+    let b = line.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let date = digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(b.get(10), Some(b' ') | Some(b'T'))
+        && digits(11..13)
+        && b.get(13) == Some(&b':');
+    let burn = b.first() == Some(&b'[') && line.contains("][") && line.contains("]i")
+        || line.contains("]e0")
+        || line.contains("]w");
+    date || (b.first() == Some(&b'[') && burn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reg_export_by_header_even_with_leading_blanks() {
+        assert_eq!(
+            detect_text("  Windows Registry Editor Version 5.00\r\n"),
+            Kind::RegExport
+        );
+        assert_eq!(
+            detect_text("REGEDIT4\n[HKEY_CURRENT_USER\\x]\n"),
+            Kind::RegExport
+        );
+        assert_eq!(detect_text("REGEDIT 4\n"), Kind::RegExport);
+    }
+
+    #[test]
+    fn headerless_reg_export() {
+        let s = "[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings]\n\"ProxyEnable\"=dword:00000000\n";
+        assert_eq!(detect_text(s), Kind::RegExport);
+    }
+
+    #[test]
+    fn reg_compare_shapes() {
+        let s = "< Value: HKEY_CURRENT_USER\\X  DefaultConnectionSettings REG_BINARY 4600\n\nResult Compared:  Different\nThe operation completed successfully.\n";
+        assert_eq!(detect_text(s), Kind::RegCompare);
+        assert_eq!(
+            detect_text(
+                "ERROR: The system was unable to find the specified registry key or value.\r\n"
+            ),
+            Kind::RegCompare
+        );
+    }
+
+    #[test]
+    fn reg_query_netsh_log_config() {
+        let q = "\r\nHKEY_CURRENT_USER\\Software\\X\r\n    DefaultConnectionSettings    REG_BINARY    4600\r\n";
+        assert_eq!(detect_text(q), Kind::RegQuery);
+        let n =
+            "\r\nCurrent WinHTTP proxy settings:\r\n\r\n    Direct access (no proxy server).\r\n";
+        assert_eq!(detect_text(n), Kind::NetshWinhttp);
+        let l = "2024-03-06 11:42:39.6370 Error CommunicationWebClient Microsoft.Tri.Common...\n";
+        assert_eq!(detect_text(l), Kind::SensorLog);
+        let c = "{\"SensorProxyConfiguration\":{\"Url\":\"http://proxy:8080\"}}";
+        assert_eq!(detect_text(c), Kind::SensorConfig);
+        assert_eq!(detect_text("Hi, please see attached.\n"), Kind::Unknown);
+    }
+}

@@ -1,0 +1,1 @@
+//! Remediation files. STUB.

@@ -1,0 +1,1 @@
+//! Writes `.reg` text byte-identical to regedit's export. STUB.

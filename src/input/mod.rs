@@ -1,0 +1,1 @@
+//! Where bytes come from: files, folders, zip archives, stdin, with caps. STUB.

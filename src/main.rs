@@ -1,0 +1,31 @@
+//! The `proxy-triage` binary: command-line arguments to library calls and exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use proxy_triage::cli::{Cli, Command};
+use proxy_triage::cmd;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(cmd::EXIT_USAGE),
+            };
+        }
+    };
+    let ctx = cmd::Context::from_cli(&cli);
+    let code = match &cli.command {
+        Command::Analyze(args) => cmd::analyze::run(&ctx, args),
+        Command::Parse(args) => cmd::parse::run(&ctx, args),
+        Command::Decode(args) => cmd::decode::run(&ctx, args),
+        Command::Probe(args) => cmd::probe::run(&ctx, args),
+        Command::Fix(args) => cmd::fix::run(&ctx, args),
+    };
+    ExitCode::from(code)
+}

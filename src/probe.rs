@@ -1,0 +1,1 @@
+//! The 503 reachability probe. STUB.

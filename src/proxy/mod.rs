@@ -1,0 +1,1 @@
+//! The proxy model: WinINet and WinHTTP blobs, proxy strings, bypass lists, routes. STUB.

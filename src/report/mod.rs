@@ -1,0 +1,37 @@
+//! Renderers: one per output format. Renderers read the case; they compute nothing.
+
+use serde_json::Value;
+
+use crate::text::escape_control;
+
+/// A readable two-column listing of any JSON document (used by `parse --format table`).
+pub fn generic_table(value: &Value) -> String {
+    let mut out = String::new();
+    walk(value, "", &mut out);
+    out
+}
+
+fn walk(value: &Value, path: &str, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(v, &p, out);
+            }
+        }
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str(&format!("{path}  []\n"));
+            }
+            for (i, v) in items.iter().enumerate() {
+                walk(v, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::String(s) => out.push_str(&format!("{path}  {}\n", escape_control(s))),
+        other => out.push_str(&format!("{path}  {other}\n")),
+    }
+}

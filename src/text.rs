@@ -1,0 +1,792 @@
+//! Text decoding shared by every format: encoding detection (BOM, UTF-16 NUL pattern, UTF-8
+//! validity, ANSI / OEM / Shift-JIS statistics), streaming decoding, and line splitting where
+//! CR, LF and CRLF all end a line and line numbers are 1-based physical lines.
+
+use std::io::{self, Read};
+
+use encoding_rs::{Decoder, Encoding, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use serde::Serialize;
+
+use crate::diag::Diagnostic;
+
+/// A detected text encoding, named as the JSON contract names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TextEncoding {
+    #[serde(rename = "utf-8")]
+    Utf8,
+    #[serde(rename = "utf-8-bom")]
+    Utf8Bom,
+    #[serde(rename = "utf-16le")]
+    Utf16Le,
+    #[serde(rename = "utf-16be")]
+    Utf16Be,
+    /// UTF-16LE recognised from its NUL pattern (regedit refuses these).
+    #[serde(rename = "utf-16le-nobom")]
+    Utf16LeNoBom,
+    #[serde(rename = "utf-16be-nobom")]
+    Utf16BeNoBom,
+    #[serde(rename = "windows-1252")]
+    Windows1252,
+    #[serde(rename = "cp850")]
+    Cp850,
+    #[serde(rename = "cp437")]
+    Cp437,
+    #[serde(rename = "shift_jis")]
+    ShiftJis,
+}
+
+impl TextEncoding {
+    /// The contract's name of the encoding.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "utf-8",
+            TextEncoding::Utf8Bom => "utf-8-bom",
+            TextEncoding::Utf16Le => "utf-16le",
+            TextEncoding::Utf16Be => "utf-16be",
+            TextEncoding::Utf16LeNoBom => "utf-16le-nobom",
+            TextEncoding::Utf16BeNoBom => "utf-16be-nobom",
+            TextEncoding::Windows1252 => "windows-1252",
+            TextEncoding::Cp850 => "cp850",
+            TextEncoding::Cp437 => "cp437",
+            TextEncoding::ShiftJis => "shift_jis",
+        }
+    }
+
+    /// Length of the byte-order mark this encoding starts with (0 when none).
+    pub fn bom_len(self) -> usize {
+        match self {
+            TextEncoding::Utf8Bom => 3,
+            TextEncoding::Utf16Le | TextEncoding::Utf16Be => 2,
+            _ => 0,
+        }
+    }
+
+    /// True for the UTF-16 family (with or without BOM).
+    pub fn is_utf16(self) -> bool {
+        matches!(
+            self,
+            TextEncoding::Utf16Le
+                | TextEncoding::Utf16Be
+                | TextEncoding::Utf16LeNoBom
+                | TextEncoding::Utf16BeNoBom
+        )
+    }
+
+    /// True for single- or double-byte legacy code pages (not Unicode).
+    pub fn is_legacy(self) -> bool {
+        matches!(
+            self,
+            TextEncoding::Windows1252
+                | TextEncoding::Cp850
+                | TextEncoding::Cp437
+                | TextEncoding::ShiftJis
+        )
+    }
+}
+
+/// What to assume for 8-bit text that is not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyHint {
+    /// The machine's ANSI code page (regedit's REGEDIT4 files): Windows-1252.
+    Ansi,
+    /// Console output redirected by cmd: an OEM code page, guessed from byte statistics.
+    Guess,
+}
+
+/// Detects the encoding from the first bytes of a file (`eof` says whether `prefix` is all of it).
+pub fn sniff(prefix: &[u8], eof: bool, hint: LegacyHint) -> TextEncoding {
+    if prefix.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return TextEncoding::Utf8Bom;
+    }
+    if prefix.starts_with(&[0xFF, 0xFE]) {
+        return TextEncoding::Utf16Le;
+    }
+    if prefix.starts_with(&[0xFE, 0xFF]) {
+        return TextEncoding::Utf16Be;
+    }
+    if let Some(enc) = sniff_utf16_without_bom(prefix) {
+        return enc;
+    }
+    if is_utf8_prefix(prefix, eof) {
+        return TextEncoding::Utf8;
+    }
+    match hint {
+        LegacyHint::Ansi => TextEncoding::Windows1252,
+        LegacyHint::Guess => guess_legacy(prefix),
+    }
+}
+
+/// UTF-16 without BOM: ASCII-heavy text has a NUL in every other byte.
+fn sniff_utf16_without_bom(prefix: &[u8]) -> Option<TextEncoding> {
+    let sample = &prefix[..prefix.len().min(4096)];
+    let pairs = sample.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let (mut even_zero, mut odd_zero) = (0usize, 0usize);
+    for pair in sample.chunks_exact(2) {
+        if pair[0] == 0 {
+            even_zero += 1;
+        }
+        if pair[1] == 0 {
+            odd_zero += 1;
+        }
+    }
+    // A NUL flood (both positions zero) is not text of either kind.
+    if odd_zero * 10 >= pairs * 4 && even_zero * 10 < pairs {
+        Some(TextEncoding::Utf16LeNoBom)
+    } else if even_zero * 10 >= pairs * 4 && odd_zero * 10 < pairs {
+        Some(TextEncoding::Utf16BeNoBom)
+    } else {
+        None
+    }
+}
+
+/// Valid UTF-8, allowing a multi-byte sequence cut by the end of a non-final prefix.
+fn is_utf8_prefix(prefix: &[u8], eof: bool) -> bool {
+    match std::str::from_utf8(prefix) {
+        Ok(_) => true,
+        Err(e) => !eof && e.error_len().is_none() && prefix.len() - e.valid_up_to() < 4,
+    }
+}
+
+/// Chooses between Shift-JIS, the OEM pages and Windows-1252 by how plausible the decoded
+/// non-ASCII characters are (letters score, box drawing and C1 controls cost).
+fn guess_legacy(prefix: &[u8]) -> TextEncoding {
+    let sample = &prefix[..prefix.len().min(64 * 1024)];
+    let (sjis, _, sjis_errors) = SHIFT_JIS.decode(sample);
+    if !sjis_errors {
+        let japanese = sjis
+            .chars()
+            .filter(|c| matches!(*c as u32, 0x3040..=0x30FF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF))
+            .count();
+        let high = sample.iter().filter(|b| **b >= 0x80).count();
+        if japanese > 0 && japanese * 2 >= high / 2 {
+            return TextEncoding::ShiftJis;
+        }
+    }
+    let score_oem = |table: &[char; 128]| -> i64 {
+        sample
+            .iter()
+            .filter(|b| **b >= 0x80)
+            .map(|b| char_score(table[usize::from(*b - 0x80)]))
+            .sum()
+    };
+    let ansi: i64 = WINDOWS_1252
+        .decode_without_bom_handling(sample)
+        .0
+        .chars()
+        .filter(|c| !c.is_ascii())
+        .map(char_score)
+        .sum();
+    let cp850 = score_oem(&oem_cp::code_table::DECODING_TABLE_CP850);
+    let cp437 = score_oem(&oem_cp::code_table::DECODING_TABLE_CP437);
+    if cp850 > ansi && cp850 >= cp437 {
+        TextEncoding::Cp850
+    } else if cp437 > ansi {
+        TextEncoding::Cp437
+    } else {
+        TextEncoding::Windows1252
+    }
+}
+
+fn char_score(c: char) -> i64 {
+    if c.is_alphabetic() {
+        3
+    } else if matches!(
+        c,
+        '’' | '‘' | '“' | '”' | '–' | '—' | '…' | '€' | '°' | '«' | '»'
+    ) {
+        1
+    } else if ('\u{80}'..='\u{9F}').contains(&c) || ('\u{2500}'..='\u{25FF}').contains(&c) {
+        -3
+    } else {
+        -1
+    }
+}
+
+/// The decoder for one encoding; OEM pages use the `oem_cp` tables.
+enum Dec {
+    Rs(Decoder),
+    Oem(&'static [char; 128]),
+}
+
+impl Dec {
+    fn new(enc: TextEncoding) -> Dec {
+        let rs = |e: &'static Encoding| Dec::Rs(e.new_decoder_without_bom_handling());
+        match enc {
+            TextEncoding::Utf8 | TextEncoding::Utf8Bom => rs(UTF_8),
+            TextEncoding::Utf16Le | TextEncoding::Utf16LeNoBom => rs(UTF_16LE),
+            TextEncoding::Utf16Be | TextEncoding::Utf16BeNoBom => rs(UTF_16BE),
+            TextEncoding::Windows1252 => rs(WINDOWS_1252),
+            TextEncoding::ShiftJis => rs(SHIFT_JIS),
+            TextEncoding::Cp850 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP850),
+            TextEncoding::Cp437 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP437),
+        }
+    }
+
+    /// Decodes `src` onto the end of `dst`; returns whether any sequence was replaced.
+    fn decode(&mut self, src: &[u8], dst: &mut String, last: bool) -> bool {
+        match self {
+            Dec::Rs(d) => {
+                let mut errors = false;
+                let mut src = src;
+                loop {
+                    let need = d
+                        .max_utf8_buffer_length(src.len())
+                        .unwrap_or(src.len() * 3 + 16);
+                    dst.reserve(need);
+                    let (result, read, had_errors) = d.decode_to_string(src, dst, last);
+                    errors |= had_errors;
+                    src = src.get(read..).unwrap_or(&[]);
+                    if result == encoding_rs::CoderResult::InputEmpty {
+                        break;
+                    }
+                }
+                errors
+            }
+            Dec::Oem(table) => {
+                dst.reserve(src.len());
+                for &b in src {
+                    if b < 0x80 {
+                        dst.push(char::from(b));
+                    } else {
+                        dst.push(table[usize::from(b - 0x80)]);
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
+/// One physical line borrowed from a [`TextReader`].
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// 1-based physical line number.
+    pub number: u64,
+    /// The line without its terminator (cut to the reader's line cap when `truncated`).
+    pub text: &'a str,
+    /// True when the line was longer than the cap and its tail was dropped.
+    pub truncated: bool,
+}
+
+/// Default longest line kept in memory (longer lines are cut and flagged).
+pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
+const CHUNK: usize = 256 * 1024;
+
+/// Streaming decoder and line splitter over any reader, in bounded memory.
+pub struct TextReader<R> {
+    inner: R,
+    encoding: TextEncoding,
+    dec: Dec,
+    raw: Vec<u8>,
+    buf: String,
+    pos: usize,
+    eof: bool,
+    line_no: u64,
+    max_line: usize,
+    skipping: bool,
+    bytes_read: u64,
+    invalid_reported: u32,
+    pending_invalid: bool,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Most invalid-sequence diagnostics reported per input before they are summarised.
+const MAX_INVALID_REPORTS: u32 = 20;
+
+impl<R: Read> TextReader<R> {
+    /// Sniffs the encoding from the first bytes and prepares to decode the rest.
+    pub fn new(inner: R, hint: LegacyHint) -> io::Result<Self> {
+        Self::with_detector(inner, |prefix, eof| sniff(prefix, eof, hint))
+    }
+
+    /// Like [`TextReader::new`], with a caller-supplied detector over the first bytes.
+    pub fn with_detector(
+        mut inner: R,
+        detect: impl FnOnce(&[u8], bool) -> TextEncoding,
+    ) -> io::Result<Self> {
+        let mut raw = vec![0u8; CHUNK];
+        let mut filled = 0;
+        let mut eof = false;
+        while filled < raw.len() {
+            match inner.read(&mut raw[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        raw.truncate(filled);
+        let encoding = detect(&raw, eof);
+        let mut reader = TextReader {
+            inner,
+            encoding,
+            dec: Dec::new(encoding),
+            raw: Vec::new(),
+            buf: String::new(),
+            pos: 0,
+            eof: false,
+            line_no: 0,
+            max_line: DEFAULT_MAX_LINE,
+            skipping: false,
+            bytes_read: filled as u64,
+            invalid_reported: 0,
+            pending_invalid: false,
+            diagnostics: Vec::new(),
+        };
+        let body = raw.get(encoding.bom_len()..).unwrap_or(&[]);
+        reader.decode_chunk(body, eof);
+        reader.eof = eof;
+        reader.raw = raw;
+        Ok(reader)
+    }
+
+    /// Sets the longest line kept; longer lines are cut and flagged `truncated`.
+    pub fn set_max_line(&mut self, max: usize) {
+        self.max_line = max.max(1);
+    }
+
+    pub fn encoding(&self) -> TextEncoding {
+        self.encoding
+    }
+
+    /// Bytes consumed from the underlying reader so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Decoding diagnostics gathered so far (invalid sequences, cut lines).
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.diagnostics)
+    }
+
+    fn decode_chunk(&mut self, src: &[u8], last: bool) {
+        if self.dec.decode(src, &mut self.buf, last) {
+            self.pending_invalid = true;
+        }
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        if self.eof {
+            return Ok(());
+        }
+        if self.pos > 0 && (self.pos >= self.buf.len() / 2 || self.pos > CHUNK) {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.raw.resize(CHUNK, 0);
+        let n = loop {
+            match self.inner.read(&mut self.raw) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        self.bytes_read += n as u64;
+        let raw = std::mem::take(&mut self.raw);
+        if n == 0 {
+            self.eof = true;
+            self.decode_chunk(&[], true);
+        } else {
+            self.decode_chunk(raw.get(..n).unwrap_or(&[]), false);
+        }
+        self.raw = raw;
+        Ok(())
+    }
+
+    /// The next physical line, or `None` at the end of the input.
+    pub fn next_line(&mut self) -> Option<io::Result<Line<'_>>> {
+        let mut truncated = false;
+        let mut scan_from = self.pos;
+        loop {
+            let hay = self.buf.as_bytes().get(scan_from..).unwrap_or(&[]);
+            if let Some(off) = memchr::memchr2(b'\n', b'\r', hay) {
+                let end = scan_from + off;
+                let is_cr = self.buf.as_bytes().get(end) == Some(&b'\r');
+                if is_cr && end + 1 == self.buf.len() && !self.eof {
+                    // A CR at the end of the buffer may be the first half of CRLF.
+                    if let Err(e) = self.fill_keeping(&mut scan_from) {
+                        return Some(Err(e));
+                    }
+                    continue;
+                }
+                let term = if is_cr && self.buf.as_bytes().get(end + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                let start = self.pos;
+                self.pos = end + term;
+                return Some(Ok(self.make_line(start, end, truncated)));
+            }
+            if self.eof {
+                if self.pos >= self.buf.len() {
+                    return None;
+                }
+                let (start, end) = (self.pos, self.buf.len());
+                self.pos = end;
+                return Some(Ok(self.make_line(start, end, truncated)));
+            }
+            if self.buf.len() - self.pos > self.max_line {
+                // Keep the first max_line bytes of the line, drop the rest as it arrives.
+                let mut keep = self.pos + self.max_line;
+                while !self.buf.is_char_boundary(keep) {
+                    keep -= 1;
+                }
+                self.buf.truncate(keep);
+                truncated = true;
+                self.skipping = true;
+            }
+            scan_from = self.buf.len();
+            if let Err(e) = self.fill_keeping(&mut scan_from) {
+                return Some(Err(e));
+            }
+            if self.skipping {
+                // Discard newly decoded bytes up to the next terminator.
+                let hay = self.buf.as_bytes().get(scan_from..).unwrap_or(&[]);
+                match memchr::memchr2(b'\n', b'\r', hay) {
+                    Some(off) => {
+                        self.buf.replace_range(scan_from..scan_from + off, "");
+                        self.skipping = false;
+                    }
+                    None => self.buf.truncate(scan_from),
+                }
+            }
+        }
+    }
+
+    /// Fills the buffer, shifting `scan_from` if consumed text was compacted away.
+    fn fill_keeping(&mut self, scan_from: &mut usize) -> io::Result<()> {
+        let before = self.pos;
+        self.fill()?;
+        if self.pos != before {
+            *scan_from -= before - self.pos;
+        }
+        Ok(())
+    }
+
+    fn make_line(&mut self, start: usize, end: usize, truncated: bool) -> Line<'_> {
+        self.line_no += 1;
+        let number = self.line_no;
+        let text = self.buf.get(start..end).unwrap_or("");
+        if truncated {
+            self.diagnostics.push(Diagnostic::warning(
+                number,
+                1,
+                "line-too-long",
+                format!(
+                    "line is longer than {} bytes; only its start was kept",
+                    self.max_line
+                ),
+            ));
+        }
+        if self.pending_invalid {
+            if let Some(col) = text.find('\u{FFFD}') {
+                self.invalid_reported += 1;
+                if self.invalid_reported <= MAX_INVALID_REPORTS {
+                    let column = text.get(..col).map_or(1, |p| p.chars().count() + 1);
+                    self.diagnostics.push(Diagnostic::warning(
+                        number,
+                        column as u32,
+                        "invalid-encoding",
+                        format!(
+                            "invalid {} byte sequence replaced with U+FFFD",
+                            self.encoding.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        Line {
+            number,
+            text,
+            truncated,
+        }
+    }
+}
+
+/// A whole small input decoded at once (console captures, logs, configuration files).
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub encoding: TextEncoding,
+    pub text: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Decodes a whole buffer, detecting its encoding.
+pub fn decode(bytes: &[u8], hint: LegacyHint) -> Decoded {
+    decode_as(bytes, sniff(bytes, true, hint))
+}
+
+/// Decodes a whole buffer in a known encoding (its BOM, if any, is skipped).
+pub fn decode_as(bytes: &[u8], encoding: TextEncoding) -> Decoded {
+    let body = if bytes.len() >= encoding.bom_len() {
+        bytes.get(encoding.bom_len()..).unwrap_or(&[])
+    } else {
+        bytes
+    };
+    let mut text = String::with_capacity(body.len());
+    let had_errors = Dec::new(encoding).decode(body, &mut text, true);
+    let mut diagnostics = Vec::new();
+    if had_errors {
+        let mut reported = 0;
+        for (number, line) in lines(&text) {
+            if let Some(col) = line.find('\u{FFFD}') {
+                reported += 1;
+                if reported > MAX_INVALID_REPORTS {
+                    break;
+                }
+                let column = line.get(..col).map_or(1, |p| p.chars().count() + 1);
+                diagnostics.push(Diagnostic::warning(
+                    number,
+                    column as u32,
+                    "invalid-encoding",
+                    format!(
+                        "invalid {} byte sequence replaced with U+FFFD",
+                        encoding.name()
+                    ),
+                ));
+            }
+        }
+    }
+    Decoded {
+        encoding,
+        text,
+        diagnostics,
+    }
+}
+
+/// Physical lines of decoded text with 1-based numbers; CR, LF and CRLF all end a line.
+pub fn lines(text: &str) -> Lines<'_> {
+    Lines {
+        rest: text,
+        number: 0,
+    }
+}
+
+/// Iterator returned by [`lines`].
+#[derive(Debug, Clone)]
+pub struct Lines<'a> {
+    rest: &'a str,
+    number: u64,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (u64, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        self.number += 1;
+        let bytes = self.rest.as_bytes();
+        match memchr::memchr2(b'\n', b'\r', bytes) {
+            Some(i) => {
+                let line = self.rest.get(..i).unwrap_or("");
+                let term = if bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                self.rest = self.rest.get(i + term..).unwrap_or("");
+                Some((self.number, line))
+            }
+            None => {
+                let line = self.rest;
+                self.rest = "";
+                Some((self.number, line))
+            }
+        }
+    }
+}
+
+/// Replaces control characters and escape sequences so customer text cannot drive a terminal.
+///
+/// Tabs become a space; other C0/C1 controls, DEL and bidi overrides become `\u{..}` escapes.
+pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
+    let needs = s.chars().any(is_dangerous);
+    if !needs {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\t' {
+            out.push(' ');
+        } else if is_dangerous(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn is_dangerous(c: char) -> bool {
+    c.is_control()
+        || matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xFEFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(
+        bytes: &[u8],
+        max: usize,
+    ) -> (TextEncoding, Vec<(u64, String, bool)>, Vec<Diagnostic>) {
+        let mut r = TextReader::new(bytes, LegacyHint::Guess).unwrap();
+        r.set_max_line(max);
+        let mut out = Vec::new();
+        while let Some(line) = r.next_line() {
+            let line = line.unwrap();
+            out.push((line.number, line.text.to_string(), line.truncated));
+        }
+        (r.encoding(), out, r.take_diagnostics())
+    }
+
+    fn utf16le(s: &str, bom: bool) -> Vec<u8> {
+        let mut v = if bom { vec![0xFF, 0xFE] } else { vec![] };
+        for u in s.encode_utf16() {
+            v.extend_from_slice(&u.to_le_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn mixed_terminators_count_physical_lines() {
+        let (_, lines, _) = read_all(b"a\r\nb\rc\nd", DEFAULT_MAX_LINE);
+        let got: Vec<_> = lines.iter().map(|(n, t, _)| (*n, t.as_str())).collect();
+        assert_eq!(got, vec![(1, "a"), (2, "b"), (3, "c"), (4, "d")]);
+    }
+
+    #[test]
+    fn trailing_terminator_adds_no_empty_line_but_blank_lines_count() {
+        let (_, lines, _) = read_all(b"a\r\n\r\nb\r\n", DEFAULT_MAX_LINE);
+        let got: Vec<_> = lines.iter().map(|(n, t, _)| (*n, t.as_str())).collect();
+        assert_eq!(got, vec![(1, "a"), (2, ""), (3, "b")]);
+    }
+
+    #[test]
+    fn utf16le_bom_is_not_a_character() {
+        let bytes = utf16le(
+            "\u{FEFF}Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\X]\r\n",
+            false,
+        );
+        let (enc, lines, diags) = read_all(&bytes, DEFAULT_MAX_LINE);
+        assert_eq!(enc, TextEncoding::Utf16Le);
+        assert_eq!(lines[0].1, "Windows Registry Editor Version 5.00");
+        assert_eq!(lines[2], (3, "[HKEY_CURRENT_USER\\X]".to_string(), false));
+        assert!(diags.is_empty());
+    }
+
+    #[test]
+    fn crlf_split_across_chunks_is_one_terminator() {
+        let mut s = "x".repeat(CHUNK - 1);
+        s.push_str("\r\nnext\r\n");
+        let (_, lines, _) = read_all(s.as_bytes(), DEFAULT_MAX_LINE);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].1, "next");
+    }
+
+    #[test]
+    fn sniffs_every_family() {
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBFabc", true, LegacyHint::Guess),
+            TextEncoding::Utf8Bom
+        );
+        assert_eq!(
+            sniff(b"\xFE\xFF\x00a", true, LegacyHint::Guess),
+            TextEncoding::Utf16Be
+        );
+        assert_eq!(
+            sniff(&utf16le("REGEDIT4\r\n", false), true, LegacyHint::Guess),
+            TextEncoding::Utf16LeNoBom
+        );
+        assert_eq!(
+            sniff(b"\x00R\x00E\x00G\x00E", true, LegacyHint::Guess),
+            TextEncoding::Utf16BeNoBom
+        );
+        assert_eq!(
+            sniff("grüße".as_bytes(), true, LegacyHint::Guess),
+            TextEncoding::Utf8
+        );
+        assert_eq!(
+            sniff(b"caf\xe9 cr\xe8me", true, LegacyHint::Ansi),
+            TextEncoding::Windows1252
+        );
+    }
+
+    #[test]
+    fn german_oem_capture_is_cp850() {
+        // "FEHLER: Der angegebene Registrierungsschlüssel bzw. Wert wurde nicht gefunden." from cmd >
+        let bytes = b"FEHLER: Der angegebene Registrierungsschl\x81ssel bzw. Wert wurde nicht gefunden.\r\n";
+        let enc = sniff(bytes, true, LegacyHint::Guess);
+        assert_eq!(enc, TextEncoding::Cp850);
+        assert!(decode_as(bytes, enc)
+            .text
+            .contains("Registrierungsschlüssel"));
+    }
+
+    #[test]
+    fn ansi_french_is_windows_1252() {
+        let bytes = b"Le syst\xe8me n'a pas trouv\xe9 la cl\xe9 sp\xe9cifi\xe9e.";
+        assert_eq!(
+            sniff(bytes, true, LegacyHint::Guess),
+            TextEncoding::Windows1252
+        );
+    }
+
+    #[test]
+    fn japanese_capture_is_shift_jis() {
+        let (bytes, _, _) = SHIFT_JIS
+            .encode("エラー: 指定されたレジストリ キーまたは値が見つかりませんでした。\r\n");
+        assert_eq!(
+            sniff(&bytes, true, LegacyHint::Guess),
+            TextEncoding::ShiftJis
+        );
+    }
+
+    #[test]
+    fn odd_length_utf16_is_replaced_and_reported() {
+        let mut bytes = utf16le("\u{FEFF}ab\r\ncd", false);
+        bytes.push(0x41);
+        let (_, lines, diags) = read_all(&bytes, DEFAULT_MAX_LINE);
+        assert_eq!(lines[1].1, "cd\u{FFFD}");
+        assert_eq!(diags.len(), 1);
+        assert_eq!(
+            (diags[0].line, diags[0].column, diags[0].code),
+            (2, 3, "invalid-encoding")
+        );
+    }
+
+    #[test]
+    fn overlong_line_is_cut_and_the_next_line_survives() {
+        let mut s = "y".repeat(3 * CHUNK);
+        s.push_str("\nafter\n");
+        let (_, lines, diags) = read_all(s.as_bytes(), 1000);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].1.len(), 1000);
+        assert!(lines[0].2);
+        assert_eq!(lines[1], (2, "after".to_string(), false));
+        assert_eq!(diags[0].code, "line-too-long");
+    }
+
+    #[test]
+    fn lines_iterator_matches_reader() {
+        let text = "a\r\nb\rc\n\nd";
+        let got: Vec<_> = lines(text).collect();
+        assert_eq!(got, vec![(1, "a"), (2, "b"), (3, "c"), (4, ""), (5, "d")]);
+    }
+
+    #[test]
+    fn escape_control_neutralises_escape_sequences() {
+        assert_eq!(escape_control("a\x1b[31mred\x07"), "a\\u{1b}[31mred\\u{7}");
+        assert_eq!(escape_control("plain"), "plain");
+        assert_eq!(escape_control("x\u{202E}y"), "x\\u{202e}y");
+    }
+}
