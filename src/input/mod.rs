@@ -1,1 +1,296 @@
-//! Where bytes come from: files, folders, zip archives, stdin, with caps. STUB.
+//! Where bytes come from: files, folders (walkdir), `.zip` archives read in memory (never
+//! extracted), and stdin — each with caps on every size that comes from the data.
+
+use std::fs::File;
+use std::io::{self, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::text::escape_control;
+
+pub mod zip_archive;
+
+/// Caps applied to everything read from customer data.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest file read from disk or stdin.
+    pub max_file: u64,
+    /// Largest archive entry inflated in memory.
+    pub max_entry: u64,
+    /// Total bytes inflated from one archive (with its nested archives).
+    pub max_archive_total: u64,
+    /// Deepest nesting of archives inside archives.
+    pub max_zip_depth: u32,
+    /// Most entries read from one archive.
+    pub max_entries: usize,
+    /// Follow symbolic links (with loop detection).
+    pub follow_links: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file: 2048 * 1024 * 1024,
+            max_entry: 256 * 1024 * 1024,
+            max_archive_total: 1024 * 1024 * 1024,
+            max_zip_depth: 3,
+            max_entries: 10_000,
+            follow_links: false,
+        }
+    }
+}
+
+/// Why an input (or part of one) was skipped.
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("cannot read: {0}")]
+    Io(#[from] io::Error),
+    #[error("not a regular file ({0}); skipped")]
+    NotRegular(&'static str),
+    #[error("symbolic link not followed (use --follow-links)")]
+    SymlinkNotFollowed,
+    #[error("symbolic link loop")]
+    SymlinkLoop,
+    #[error(
+        "larger than the {limit_mib} MiB limit ({size} bytes); skipped (raise --max-file-mib)"
+    )]
+    TooLarge { size: u64, limit_mib: u64 },
+    #[error("archive: {0}")]
+    Archive(String),
+}
+
+/// Where one upload's bytes are.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A regular file on disk, opened when it is parsed (streamed, never loaded whole).
+    File(PathBuf),
+    /// Bytes already in memory (archive entries, stdin).
+    Memory(std::sync::Arc<Vec<u8>>),
+}
+
+/// One file of a case.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// Display name: the path as given, `archive.zip!entry` inside archives.
+    pub name: String,
+    pub source: Source,
+}
+
+impl Upload {
+    /// Opens the upload for reading, capped at `max_file` bytes.
+    pub fn open(&self, max_file: u64) -> io::Result<Box<dyn Read + Send + '_>> {
+        match &self.source {
+            Source::File(p) => Ok(Box::new(File::open(p)?.take(max_file))),
+            Source::Memory(b) => Ok(Box::new(Cursor::new(b.as_slice()))),
+        }
+    }
+}
+
+/// An input that was skipped, with the reason (shown as a diagnostic; exit code 2).
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: String,
+}
+
+/// Everything that makes one case: its name, its uploads, and what had to be skipped.
+#[derive(Debug, Clone, Default)]
+pub struct CaseInput {
+    pub name: String,
+    pub uploads: Vec<Upload>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A display name safe for terminals.
+pub fn display_name(path: &Path) -> String {
+    escape_control(&path.to_string_lossy()).into_owned()
+}
+
+/// The cases for `analyze PATH...`: each folder or archive is one case, each loose file too.
+pub fn cases_from_paths(paths: &[PathBuf], limits: &Limits) -> Vec<CaseInput> {
+    paths.iter().map(|p| case_from_path(p, limits)).collect()
+}
+
+/// The cases for `--batch DIR`: each entry directly under DIR is a case of its own.
+pub fn cases_from_batch(dir: &Path, limits: &Limits) -> Result<Vec<CaseInput>, InputError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries.iter().map(|p| case_from_path(p, limits)).collect())
+}
+
+/// One case from one path given by the user (`-` is stdin).
+pub fn case_from_path(path: &Path, limits: &Limits) -> CaseInput {
+    let name = display_name(path);
+    let mut case = CaseInput {
+        name: case_name(path),
+        ..CaseInput::default()
+    };
+    if path.as_os_str() == "-" {
+        case.name = "stdin".to_string();
+        let mut buf = Vec::new();
+        match io::stdin()
+            .lock()
+            .take(limits.max_file)
+            .read_to_end(&mut buf)
+        {
+            Ok(_) => case.uploads.push(Upload {
+                name: "-".to_string(),
+                source: Source::Memory(std::sync::Arc::new(buf)),
+            }),
+            Err(e) => case.skipped.push(Skipped {
+                name,
+                reason: InputError::Io(e).to_string(),
+            }),
+        }
+        return case;
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            case.skipped.push(Skipped {
+                name,
+                reason: InputError::Io(e).to_string(),
+            });
+            return case;
+        }
+    };
+    // A path named on the command line is followed even when it is a link: the user chose it.
+    let meta = if meta.file_type().is_symlink() {
+        match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                case.skipped.push(Skipped {
+                    name,
+                    reason: InputError::Io(e).to_string(),
+                });
+                return case;
+            }
+        }
+    } else {
+        meta
+    };
+    if meta.is_dir() {
+        walk_folder(path, limits, &mut case);
+    } else {
+        add_file(path, &meta, limits, &mut case);
+    }
+    case
+}
+
+fn case_name(path: &Path) -> String {
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned());
+    escape_control(&base).into_owned()
+}
+
+fn walk_folder(root: &Path, limits: &Limits, case: &mut CaseInput) {
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(limits.follow_links)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let name = e
+                    .path()
+                    .map(display_name)
+                    .unwrap_or_else(|| display_name(root));
+                let reason = if e.loop_ancestor().is_some() {
+                    InputError::SymlinkLoop.to_string()
+                } else {
+                    format!("cannot read: {e}")
+                };
+                case.skipped.push(Skipped { name, reason });
+                continue;
+            }
+        };
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let name = display_name(entry.path());
+        if ft.is_symlink() {
+            case.skipped.push(Skipped {
+                name,
+                reason: InputError::SymlinkNotFollowed.to_string(),
+            });
+            continue;
+        }
+        match entry.metadata() {
+            Ok(meta) => add_file(entry.path(), &meta, limits, case),
+            Err(e) => case.skipped.push(Skipped {
+                name,
+                reason: format!("cannot read: {e}"),
+            }),
+        }
+    }
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let ft = meta.file_type();
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return "a device";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+fn add_file(path: &Path, meta: &std::fs::Metadata, limits: &Limits, case: &mut CaseInput) {
+    let name = display_name(path);
+    if !meta.is_file() {
+        case.skipped.push(Skipped {
+            name,
+            reason: InputError::NotRegular(file_kind(meta)).to_string(),
+        });
+        return;
+    }
+    if meta.len() > limits.max_file {
+        case.skipped.push(Skipped {
+            name,
+            reason: InputError::TooLarge {
+                size: meta.len(),
+                limit_mib: limits.max_file / (1024 * 1024),
+            }
+            .to_string(),
+        });
+        return;
+    }
+    if zip_archive::looks_like_zip_file(path) {
+        match read_capped(path, limits.max_file) {
+            Ok(bytes) => zip_archive::expand(&name, bytes, 1, limits, case),
+            Err(e) => case.skipped.push(Skipped {
+                name,
+                reason: e.to_string(),
+            }),
+        }
+        return;
+    }
+    case.uploads.push(Upload {
+        name,
+        source: Source::File(path.to_path_buf()),
+    });
+}
+
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, InputError> {
+    let mut buf = Vec::new();
+    File::open(path)?.take(cap).read_to_end(&mut buf)?;
+    Ok(buf)
+}
