@@ -1,11 +1,235 @@
-//! `analyze` subcommand. STUB: not implemented yet.
+//! `analyze PATH...`: uploads → cases → findings → report, in parallel, printed in input order.
 
-use crate::cli::AnalyzeArgs;
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter, Write};
+use std::sync::mpsc;
+use std::time::Duration;
 
-use super::Context;
+use rayon::prelude::*;
+
+use crate::case::model::{AnalysisReport, CaseReport, Severity};
+use crate::case::{self, ProbeEvidence};
+use crate::cli::{AnalyzeArgs, Format, LimitArgs};
+use crate::input::{self, CaseInput, Limits};
+use crate::probe::{self, ProbeRequest};
+use crate::report::{self, RenderOptions};
+
+use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
+
+/// Caps from the command line.
+pub fn limits_from(args: &LimitArgs) -> Limits {
+    let mib = 1024 * 1024;
+    Limits {
+        max_file: args.max_file_mib.saturating_mul(mib),
+        max_entry: args.max_entry_mib.saturating_mul(mib),
+        max_zip_depth: args.max_zip_depth,
+        follow_links: args.follow_links,
+        ..Limits::default()
+    }
+}
 
 pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
-    let _ = args;
-    ctx.warn("analyze: not implemented yet");
-    super::EXIT_USAGE
+    if args.paths.is_empty() && args.batch.is_none() {
+        ctx.warn("analyze: give at least one PATH or --batch DIR (see --help)");
+        return EXIT_USAGE;
+    }
+    let limits = limits_from(&args.limits);
+    let mut inputs: Vec<CaseInput> = input::cases_from_paths(&args.paths, &limits);
+    if let Some(dir) = &args.batch {
+        match input::cases_from_batch(dir, &limits) {
+            Ok(c) => inputs.extend(c),
+            Err(e) => {
+                ctx.warn(&format!("--batch {}: {e}", input::display_name(dir)));
+                return EXIT_INPUT;
+            }
+        }
+    }
+    let ca_cert = match &args.ca_cert {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                ctx.warn(&format!("--ca-cert {}: {e}", input::display_name(p)));
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(ctx.threads.unwrap_or(0))
+        .build();
+    let pool = match pool {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.warn(&format!("--threads: {e}"));
+            return EXIT_USAGE;
+        }
+    };
+
+    let total_files: usize = inputs.iter().map(|c| c.uploads.len()).sum();
+    let progress = if ctx.stderr_is_terminal && !ctx.quiet && (inputs.len() > 1 || total_files > 20)
+    {
+        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+
+    for c in &inputs {
+        for s in &c.skipped {
+            ctx.warn(&format!("{}: {}", s.name, s.reason));
+        }
+    }
+
+    let options = case::AnalyzeOptions {
+        max_file: limits.max_file,
+    };
+    let probe_url = args
+        .probe_url
+        .clone()
+        .unwrap_or_else(|| crate::PROCESSOR_ENDPOINT_URL.to_string());
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let do_probe = args.probe;
+    let analyze_one = |c: &CaseInput| -> CaseReport {
+        let assembled = case::assemble(c, &options);
+        let probes = if do_probe {
+            case::routes_to_probe(&assembled)
+                .into_iter()
+                .map(|route| {
+                    let req = ProbeRequest {
+                        url: probe_url.clone(),
+                        proxy: route.proxy.clone(),
+                        ca_cert_pem: ca_cert.clone(),
+                        timeout,
+                    };
+                    let r = probe::probe(&req);
+                    ProbeEvidence {
+                        url: r.url.clone(),
+                        proxy: r.proxy.clone(),
+                        status: r.status,
+                        outcome: r.outcome_name().to_string(),
+                        error: r.error.clone(),
+                        principals: route.principals.clone(),
+                        detail: serde_json::to_value(&r).unwrap_or(serde_json::Value::Null),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        case::judge(assembled, probes)
+    };
+
+    let render = RenderOptions {
+        color: ctx.color,
+        width: if ctx.stdout_is_terminal {
+            None
+        } else {
+            Some(120)
+        },
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut reports: Vec<CaseReport> = Vec::with_capacity(inputs.len());
+    let (tx, rx) = mpsc::channel::<(usize, CaseReport)>();
+    let streaming = !matches!(args.format, Format::Json);
+    let mut write_error: Option<io::Error> = None;
+    if matches!(args.format, Format::Csv) {
+        if let Err(e) = out.write_all(report::csv::HEADER.as_bytes()) {
+            write_error = Some(e);
+        }
+    }
+    std::thread::scope(|scope| {
+        let inputs_ref = &inputs;
+        let analyze_ref = &analyze_one;
+        scope.spawn(move || {
+            pool.install(|| {
+                inputs_ref
+                    .par_iter()
+                    .enumerate()
+                    .for_each_with(tx, |tx, (i, c)| {
+                        let _ = tx.send((i, analyze_ref(c)));
+                    });
+            });
+        });
+        // Reorder: print case i only once cases 0..i are printed.
+        let mut pending: BTreeMap<usize, CaseReport> = BTreeMap::new();
+        let mut next = 0usize;
+        for (i, r) in rx {
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            pending.insert(i, r);
+            while let Some(r) = pending.remove(&next) {
+                if streaming && write_error.is_none() {
+                    let text = match args.format {
+                        Format::Jsonl => {
+                            serde_json::to_string(&r)
+                                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+                                + "\n"
+                        }
+                        Format::Markdown => report::markdown::render_case(&r),
+                        Format::Csv => report::csv::render_case(&r),
+                        _ => report::table::render_case(&r, &render),
+                    };
+                    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                        write_error = Some(e);
+                    }
+                }
+                reports.push(r);
+                next += 1;
+            }
+        }
+    });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let all_inputs: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.inputs.iter().cloned())
+        .collect();
+    if !streaming {
+        let doc = AnalysisReport {
+            schema_version: crate::SCHEMA_VERSION,
+            cases: reports.clone(),
+            inputs: all_inputs.clone(),
+        };
+        let written = serde_json::to_writer_pretty(&mut out, &doc)
+            .map_err(io::Error::other)
+            .and_then(|_| out.write_all(b"\n"));
+        if let Err(e) = written {
+            write_error = Some(e);
+        }
+    }
+    if let Err(e) = out.flush() {
+        write_error.get_or_insert(e);
+    }
+    if let Some(e) = write_error {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            ctx.warn(&format!("writing the report: {e}"));
+        }
+        return EXIT_INPUT;
+    }
+    for i in &all_inputs {
+        if let Some(err) = &i.error {
+            if !inputs
+                .iter()
+                .any(|c| c.skipped.iter().any(|s| &s.name == &i.file))
+            {
+                ctx.warn(&format!("{}: {err}", i.file));
+            }
+        }
+    }
+    let unreadable = all_inputs.iter().any(|i| i.error.is_some());
+    let error_finding = reports.iter().any(|r| r.worst() == Some(Severity::Error));
+    if unreadable {
+        EXIT_INPUT
+    } else if error_finding {
+        EXIT_FINDING
+    } else {
+        0
+    }
 }

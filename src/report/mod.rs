@@ -1,8 +1,23 @@
-//! Renderers: one per output format. Renderers read the case; they compute nothing.
+//! Renderers: one per output format, each reading the analysed case; they compute nothing.
+//! Every string that comes from customer data is neutralised for terminals in `table` and
+//! `markdown`; JSON escapes it as JSON does.
 
 use serde_json::Value;
 
 use crate::text::escape_control;
+
+pub mod csv;
+pub mod markdown;
+pub mod table;
+
+/// Options every renderer may use.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    /// ANSI colours for severities and verdicts (table only).
+    pub color: bool,
+    /// Width to wrap tables to (None: no wrapping limit).
+    pub width: Option<u16>,
+}
 
 /// A readable two-column listing of any JSON document (used by `parse --format table`).
 pub fn generic_table(value: &Value) -> String {
