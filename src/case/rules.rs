@@ -667,7 +667,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
         .iter()
         .position(|f| f.id == "sensor-proxy-configured");
     let head = sensor_first.map(|i| findings.remove(i));
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     if let Some(h) = head {
         findings.insert(0, h);
     }

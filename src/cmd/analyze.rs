@@ -217,7 +217,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         if let Some(err) = &i.error {
             if !inputs
                 .iter()
-                .any(|c| c.skipped.iter().any(|s| &s.name == &i.file))
+                .any(|c| c.skipped.iter().any(|s| s.name == i.file))
             {
                 ctx.warn(&format!("{}: {err}", i.file));
             }
