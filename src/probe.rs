@@ -1,1 +1,0 @@
-//! The 503 reachability probe. STUB.
