@@ -158,7 +158,7 @@ fn silent_server_times_out() {
     assert_eq!(r.json["outcome"], "failed");
     assert_eq!(r.json["error_kind"], "timeout");
     let elapsed = r.json["elapsed_ms"].as_u64().unwrap_or(u64::MAX);
-    assert!((900..3000).contains(&elapsed), "elapsed {elapsed}");
+    assert!((900..5000).contains(&elapsed), "elapsed {elapsed}");
     assert_eq!(server.connection_count(), 1);
 }
 
@@ -226,6 +226,23 @@ fn https_without_ca_cert_fails_on_tls() {
     // certificate read).
     assert!(server.seen().is_empty());
     assert_eq!(server.connection_count(), 2);
+}
+
+#[test]
+fn https_url_on_a_plain_http_port_is_a_tls_failure() {
+    let server = support::http_server(|_| support::service_503());
+    let r = run(&["--url", &server.https_url("/"), "--format", "json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json["error_kind"], "tls");
+    assert_eq!(r.json["tls"], Value::Null);
+    assert!(
+        r.json["explanation"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not TLS"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -12,6 +12,9 @@ use crate::text::escape_control;
 
 use super::Context;
 
+/// Table width when stdout is not a terminal.
+const TABLE_WIDTH: u16 = 100;
+
 /// Runs the probe; exit 0 when reachable, 1 otherwise, 3 for a usage error.
 pub fn run(ctx: &Context, args: &ProbeArgs) -> u8 {
     let format = ctx.auto_format(args.format);
@@ -88,6 +91,10 @@ fn render_table(result: &ProbeResult) -> String {
     table
         .load_preset(UTF8_FULL)
         .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        // Not a terminal: wrap at a readable width instead of one line per field.
+        table.set_width(TABLE_WIDTH);
+    }
     for (label, value) in result.table_rows() {
         table.add_row(vec![label.to_string(), escape_control(&value).into_owned()]);
     }

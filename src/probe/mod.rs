@@ -12,6 +12,7 @@ mod connect;
 mod grab;
 pub mod http_head;
 mod redact;
+mod routes;
 
 use std::error::Error as _;
 use std::io::{self, Read};
@@ -22,6 +23,7 @@ use thiserror::Error;
 
 pub use cert::{is_service_host, TlsPeer};
 pub use redact::{redact_url, REDACTED};
+pub use routes::{probe_routes, Route, RouteProbe};
 
 use redact::Secrets;
 
@@ -675,6 +677,7 @@ fn auth_explanation(schemes: &[String], plan: &Plan) -> String {
         .proxy
         .as_ref()
         .is_some_and(|p| p.authorization.is_some());
+    let offers_basic = schemes.iter().any(|s| s.eq_ignore_ascii_case("Basic"));
     let mut text = String::from(if sent {
         "The proxy rejected the credentials given (Basic) and demands authentication"
     } else {
@@ -690,7 +693,8 @@ fn auth_explanation(schemes: &[String], plan: &Plan) -> String {
             " The sensor runs as LocalService / LocalSystem and cannot pass NTLM or Negotiate: \
              the proxy must let *.atp.azure.com through without authentication.",
         );
-    } else {
+    }
+    if offers_basic || !integrated {
         text.push_str(
             " The sensor passes Basic only with credentials in its own proxy configuration \
              (installer ProxyUserName/ProxyUserPassword, or Set-MDISensorProxyConfiguration \

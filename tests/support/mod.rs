@@ -21,6 +21,9 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest request head read.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// Request line recorded for bytes that are not an HTTP request.
+pub const NOT_HTTP: &str = "<not HTTP>";
+
 /// One request head a server received.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -116,6 +119,11 @@ fn read_head<R: Read>(stream: &mut R, server: &Server) -> Option<Seen> {
             Ok(1) => buf.push(byte[0]),
             _ => return None,
         }
+        if buf.len() == 1 && !byte[0].is_ascii_uppercase() {
+            // Not HTTP (a TLS ClientHello, say): record it and let the caller answer at once.
+            buf = NOT_HTTP.as_bytes().to_vec();
+            break;
+        }
         if buf.ends_with(b"\r\n\r\n") {
             break;
         }
@@ -188,13 +196,12 @@ pub fn service_503() -> Answer {
 pub fn http_server(route: fn(&str) -> Answer) -> Server {
     spawn(move |mut stream, server| {
         if let Some(seen) = read_head(&mut stream, server) {
-            let path = seen
-                .request_line
-                .split(' ')
-                .nth(1)
-                .unwrap_or("/")
-                .to_string();
-            let _ = stream.write_all(&route(&path).bytes());
+            let answer = if seen.request_line == NOT_HTTP {
+                Answer::new(400, "Bad Request", "<html><title>400</title></html>")
+            } else {
+                route(seen.request_line.split(' ').nth(1).unwrap_or("/"))
+            };
+            let _ = stream.write_all(&answer.bytes());
             let _ = stream.flush();
         }
         let _ = stream.shutdown(Shutdown::Both);
