@@ -110,7 +110,10 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
                         url: r.url.clone(),
                         proxy: r.proxy.clone(),
                         status: r.status,
-                        outcome: r.outcome_name().to_string(),
+                        outcome: serde_json::to_value(r.outcome)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_else(|| "failed".to_string()),
                         error: r.error.clone(),
                         principals: route.principals.clone(),
                         detail: serde_json::to_value(&r).unwrap_or(serde_json::Value::Null),
