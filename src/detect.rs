@@ -216,9 +216,7 @@ fn looks_like_log_line(line: &str) -> bool {
     let ids_ok = ids.contains(&b':')
         && ids.iter().all(|c| c.is_ascii_hexdigit() || *c == b':')
         && ids.len() >= 3;
-    ids_ok
-        && rest.get(close + 1) == Some(&b'[')
-        && rest.get(close + 2..).is_some_and(datetime)
+    ids_ok && rest.get(close + 1) == Some(&b'[') && rest.get(close + 2..).is_some_and(datetime)
 }
 
 #[cfg(test)]

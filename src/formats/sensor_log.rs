@@ -310,7 +310,9 @@ const TIMEOUT: &[Sig] = &[
     p("a task was canceled"),
     p("a task was cancelled"),
 ];
-const INSTALL_0X80070643: &[Sig] = &[p("0x80070643")];
+/// Burn's `Error 0x80070643: Failed to install MSI package.`; the later `result: 0x80070643`
+/// summary lines restate the same failure and are not counted again.
+const INSTALL_0X80070643: &[Sig] = &[p("error 0x80070643")];
 const DC: &[Sig] = &[p(
     "failed to communicate with configured domain controllers",
 )];
