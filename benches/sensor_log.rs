@@ -1,6 +1,7 @@
 //! Throughput of the sensor log scanner on a generated 50 MB runtime log (the rotation size):
 //! mostly `Info` noise with `k=v` counters, some multi-line exceptions, a few events.
-//! `scan` includes decoding; `decode_only` is the `TextReader` line loop alone, for comparison.
+//! `scan` includes decoding; `decode_only` is the `TextReader` line loop alone, for comparison;
+//! `scan_utf16le` is the same text as UTF-16LE (throughput counted in UTF-16 bytes).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use proxy_triage::formats::sensor_log;
@@ -67,6 +68,18 @@ fn bench(c: &mut Criterion) {
                 n += line.text.len() as u64;
             }
             n
+        })
+    });
+    // The same log re-saved by Windows PowerShell 5.1 (UTF-16LE with BOM).
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in String::from_utf8_lossy(&log).encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    group.throughput(Throughput::Bytes(utf16.len() as u64));
+    group.bench_function("scan_utf16le", |b| {
+        b.iter(|| {
+            let reader = TextReader::new(&utf16[..], LegacyHint::Ansi).expect("in-memory reader");
+            sensor_log::parse(reader).0.records
         })
     });
     group.finish();

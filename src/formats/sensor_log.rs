@@ -12,7 +12,10 @@
 //! A record is its first line plus every following line that does not start a record
 //! (inner exceptions, stack frames, wrapped text). Each record yields at most one
 //! [`SensorEvent`], of the first [`EventKind`] (in precedence order) whose signature occurs in
-//! the record, matched case-insensitively. Only the first [`MAX_RECORD_BYTES`] of a record are
+//! the record, matched case-insensitively. One deliberate refinement of "first match wins":
+//! in a record that reports a domain-controller communication failure, the generic network
+//! kinds (DNS, reset, connect, timeout, localhost) describe the LDAP connection and do not
+//! outrank `dc_communication_failure`. Only the first [`MAX_RECORD_BYTES`] of a record are
 //! matched. Records are first checked against a single multi-literal prefilter; only the rare
 //! records that contain a signature literal are classified further, so noise is cheap.
 
@@ -161,6 +164,7 @@ pub enum LogLayout {
 pub struct Target {
     /// Host name or IP address, lowercased.
     pub host: String,
+    /// The port when the text gives one.
     pub port: Option<u16>,
 }
 
@@ -195,7 +199,9 @@ pub struct SensorEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventCount {
     pub kind: EventKind,
+    /// Records of this kind.
     pub count: u64,
+    /// Line of the first and of the last such record.
     pub first_line: u64,
     pub last_line: u64,
 }
@@ -209,8 +215,9 @@ pub struct SensorLog {
     pub records: u64,
     /// Number of physical lines.
     pub lines: u64,
-    /// Timestamp of the first and last record, as written.
+    /// Timestamp of the first record, as written.
     pub first_timestamp: Option<String>,
+    /// Timestamp of the last record, as written.
     pub last_timestamp: Option<String>,
     /// Matched records in file order (at most [`MAX_EVENTS`]).
     pub events: Vec<SensorEvent>,
@@ -267,6 +274,7 @@ const TLS_CHANNEL: &[Sig] = &[
     p("could not create ssl/tls secure channel"),
     p("remote party has closed the transport stream"),
     p("do not possess a common algorithm"),
+    p("the ssl connection could not be established"),
     w("securechannelfailure"),
 ];
 const PROXY_DNS: &[Sig] = &[
@@ -309,6 +317,7 @@ const TIMEOUT: &[Sig] = &[
     w("taskcanceledexception"),
     p("a task was canceled"),
     p("a task was cancelled"),
+    p("httpclient.timeout"),
 ];
 /// Burn's `Error 0x80070643: Failed to install MSI package.`; the later `result: 0x80070643`
 /// summary lines restate the same failure and are not counted again.
@@ -506,10 +515,15 @@ fn endpoints(lower: &[u8]) -> impl Iterator<Item = Candidate<'_>> {
                 Some(eq) => (token.get(..eq)?, token.get(eq + 1..)?),
                 None => (prev_word, token),
             };
+            // .NET Framework: "... actively refused it 10.0.0.8:3128";
+            // .NET Core: "... actively refused it. (proxy:8080)".
             let before = lower.get(..start)?;
-            let socket = before.ends_with(b"refused it ")
-                || before.ends_with(b"failed to respond ")
-                || before.ends_with(b"to respond ");
+            let kept = before
+                .iter()
+                .rposition(|b| !is_delim(*b) && *b != b'.')
+                .map_or(0, |i| i + 1);
+            let before = before.get(..kept)?;
+            let socket = before.ends_with(b"refused it") || before.ends_with(b"to respond");
             let previous = prev_word;
             prev_word = token;
             if let Some((host, port)) = parse_endpoint(value) {
@@ -1007,7 +1021,9 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
     if rec.layout.is_some() {
         scanner.log.last_timestamp = head_timestamp(&rec.first, rec.layout);
     }
-    diagnostics.extend(reader.take_diagnostics());
+    let mut decoding = crate::diag::Diagnostics::default();
+    decoding.extend(reader.take_diagnostics());
+    diagnostics.extend(decoding.into_vec());
     if scanner.cut_records > 0 {
         diagnostics.push(Diagnostic::info(
             scanner.first_cut_line,
@@ -1228,6 +1244,30 @@ mod tests {
         assert_eq!(
             one("2024-03-06 11:42:39.6370 Error C Unable to connect to the remote server (localhost:444)\n"),
             Some(EventKind::LocalhostChannelBlocked)
+        );
+    }
+
+    #[test]
+    fn dotnet_core_message_forms() {
+        let log = scan("2024-03-06 11:42:39.6370 Error A System.Net.Http.HttpRequestException: No connection could be made because the target machine actively refused it. (proxy.contoso.com:8080)\n\
+2024-03-06 11:42:40.6370 Error A System.Net.Http.HttpRequestException: The SSL connection could not be established, see inner exception.\n\
+2024-03-06 11:42:41.6370 Error A System.Net.Http.HttpRequestException: The SSL connection could not be established, see inner exception.\n ---> System.Security.Authentication.AuthenticationException: The remote certificate is invalid because of errors in the certificate chain: UntrustedRoot\n\
+2024-03-06 11:42:42.6370 Error A System.Threading.Tasks.TaskCanceledException: The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.\n");
+        assert_eq!(
+            kinds(&log),
+            vec![
+                (EventKind::ConnectFailed, 1),
+                (EventKind::TlsChannelFailure, 2),
+                (EventKind::TlsTrustFailure, 3),
+                (EventKind::Timeout, 5)
+            ]
+        );
+        assert_eq!(
+            log.events[0].target,
+            Some(Target {
+                host: "proxy.contoso.com".into(),
+                port: Some(8080)
+            })
         );
     }
 
