@@ -129,11 +129,7 @@ pub fn detect_text(sample: &str) -> Kind {
         }
         let _ = n;
     }
-    if json_like
-        && (sample.contains("SensorProxyConfiguration")
-            || sample.contains("WorkspaceApplicationSensorApiEndpoint")
-            || sample.contains("SensorApiEndpoint"))
-    {
+    if json_like && looks_like_sensor_config(sample) {
         return Kind::SensorConfig;
     }
     let best = [
@@ -150,6 +146,21 @@ pub fn detect_text(sample: &str) -> Kind {
         _ if probe => Kind::ProbeCapture,
         _ => Kind::Unknown,
     }
+}
+
+/// SensorConfiguration.json (or `Get-MDISensorProxyConfiguration | ConvertTo-Json`): one of
+/// its characteristic keys, in any casing.
+fn looks_like_sensor_config(sample: &str) -> bool {
+    let lower = sample.to_ascii_lowercase();
+    [
+        "\"sensorproxyconfiguration\"",
+        "sensorapiwebclientconfiguration",
+        "sensorapiendpoint",
+        "\"secretmanagerconfigurationcertificatethumbprint\"",
+        "\"isproxyenabled\"",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
 }
 
 fn upper_starts_with_hkey(s: &str) -> bool {
@@ -170,24 +181,42 @@ pub fn is_not_found_error(line: &str) -> bool {
         || l.contains("指定されたレジストリ キーまたは値が見つかりませんでした")
 }
 
-/// A sensor, updater or installer log line: `2024-03-06 11:42:39.6370 Error ...`,
-/// or a WiX Burn line `[0A1C:0B2D][2024-03-06T11:42:39]i000: ...`.
+/// A sensor, updater or installer log line: runtime `2024-03-06 11:42:39.6370 Error Logger ...`,
+/// ATA `2020-07-29 08:58:43.8995 6584 18  Debug [Logger] ...`, or a WiX Burn line
+/// `[0A1C:0B2D][2024-03-06T11:42:39]i000: ...`.
 fn looks_like_log_line(line: &str) -> bool {
     let b = line.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    let date = digits(0..4)
-        && b.get(4) == Some(&b'-')
-        && digits(5..7)
-        && b.get(7) == Some(&b'-')
-        && digits(8..10)
-        && matches!(b.get(10), Some(b' ') | Some(b'T'))
-        && digits(11..13)
-        && b.get(13) == Some(&b':');
-    let burn = b.first() == Some(&b'[') && line.contains("][") && line.contains("]i")
-        || line.contains("]e0")
-        || line.contains("]w");
-    date || (b.first() == Some(&b'[') && burn)
+    let digits = |b: &[u8], r: std::ops::Range<usize>| {
+        b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
+    let datetime = |b: &[u8]| {
+        digits(b, 0..4)
+            && b.get(4) == Some(&b'-')
+            && digits(b, 5..7)
+            && b.get(7) == Some(&b'-')
+            && digits(b, 8..10)
+            && matches!(b.get(10), Some(b' ') | Some(b'T'))
+            && digits(b, 11..13)
+            && b.get(13) == Some(&b':')
+            && digits(b, 14..16)
+            && b.get(16) == Some(&b':')
+            && digits(b, 17..19)
+    };
+    if datetime(b) {
+        return true;
+    }
+    // Burn: [hex:hex][YYYY-MM-DDTHH:MM:SS]x000:
+    let Some(rest) = b.strip_prefix(b"[") else {
+        return false;
+    };
+    let Some(close) = rest.iter().take(24).position(|c| *c == b']') else {
+        return false;
+    };
+    let ids = rest.get(..close).unwrap_or(&[]);
+    let ids_ok = ids.contains(&b':')
+        && ids.iter().all(|c| c.is_ascii_hexdigit() || *c == b':')
+        && ids.len() >= 3;
+    ids_ok && rest.get(close + 1) == Some(&b'[') && rest.get(close + 2..).is_some_and(datetime)
 }
 
 #[cfg(test)]
@@ -236,6 +265,15 @@ mod tests {
         assert_eq!(detect_text(l), Kind::SensorLog);
         let c = "{\"SensorProxyConfiguration\":{\"Url\":\"http://proxy:8080\"}}";
         assert_eq!(detect_text(c), Kind::SensorConfig);
+        let c2 = "\u{feff}{\"WorkspaceApplicationSensorApiWebClientConfigurationServiceEndpoint\":{\"Address\":\"x\",\"Port\":443},\"SensorProxyConfiguration\":null}";
+        assert_eq!(detect_text(c2), Kind::SensorConfig);
+        let ata = "2020-07-29 08:58:43.8995 6584 18  Debug [DirectoryServicesResolver] x\n";
+        assert_eq!(detect_text(ata), Kind::SensorLog);
+        let burn = "[1C60:1AA8][2018-03-24T23:59:13]i001: Burn v3.10.3.3007, Windows v10.0\n[1C60:1AA8][2018-03-24T23:59:13]i000: Initializing string variable\n";
+        assert_eq!(detect_text(burn), Kind::SensorLog);
+        // A bracketed line that is not a Burn prefix is not a log line.
+        assert!(!looks_like_log_line("[HKEY_CURRENT_USER\\x]"));
+        assert!(!looks_like_log_line("[general] w=1"));
         assert_eq!(detect_text("Hi, please see attached.\n"), Kind::Unknown);
     }
 }
