@@ -298,7 +298,16 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Runs the streaming parser over `reader`, reporting events to `visitor` in file order.
 ///
 /// A file regedit refuses as a whole yields one `rejected-file` error and no keys.
-pub fn visit<R: Read, V: RegVisitor>(mut reader: TextReader<R>, visitor: &mut V) -> io::Result<()> {
+pub fn visit<R: Read, V: RegVisitor>(reader: TextReader<R>, visitor: &mut V) -> io::Result<()> {
+    visit_capped(reader, visitor, MAX_VALUE_BYTES)
+}
+
+/// [`visit`] with another cap on a single value's data than [`MAX_VALUE_BYTES`].
+pub fn visit_capped<R: Read, V: RegVisitor>(
+    mut reader: TextReader<R>,
+    visitor: &mut V,
+    max_value: usize,
+) -> io::Result<()> {
     let encoding = reader.encoding();
     let refused = match encoding {
         TextEncoding::Utf16LeNoBom => Some("UTF-16LE without a byte-order mark"),
@@ -328,6 +337,7 @@ pub fn visit<R: Read, V: RegVisitor>(mut reader: TextReader<R>, visitor: &mut V)
         ))?;
     }
     let mut p = Parser::new(encoding);
+    p.max_value = max_value;
     let mut started = false;
     while let Some(line) = reader.next_line() {
         let line = line?;
@@ -384,6 +394,7 @@ struct Parser {
     key: KeyState,
     pending: Option<Pending>,
     mismatch_warned: bool,
+    max_value: usize,
     path: String,
     name: String,
     scratch: String,
@@ -450,11 +461,12 @@ fn column(text: &str, at: usize) -> u32 {
 }
 
 /// Parses one line of a comma-separated hex payload from byte `i` (§4.3), appending to
-/// `out` when given (at most up to [`MAX_VALUE_BYTES`]; `overflow` is set beyond).
+/// `out` when given (at most `cap` bytes in all; `overflow` is set beyond).
 fn parse_hex_csv(
     b: &[u8],
     mut i: usize,
     mut out: Option<&mut Vec<u8>>,
+    cap: usize,
     overflow: &mut bool,
 ) -> Result<HexEnd, Bad> {
     // Trailing blanks end the data like the end of the line.
@@ -482,7 +494,7 @@ fn parse_hex_csv(
                 ));
             }
             if let Some(o) = out.as_deref_mut() {
-                if o.len() < MAX_VALUE_BYTES {
+                if o.len() < cap {
                     o.push(v);
                 } else {
                     *overflow = true;
@@ -584,6 +596,7 @@ impl Parser {
             key: KeyState::NoneYet,
             pending: None,
             mismatch_warned: false,
+            max_value: MAX_VALUE_BYTES,
             path: String::new(),
             name: String::new(),
             scratch: String::new(),
@@ -1118,7 +1131,7 @@ impl Parser {
         };
         let mut overflow = false;
         let out = store.then_some(&mut self.data);
-        match parse_hex_csv(b, payload, out, &mut overflow)? {
+        match parse_hex_csv(b, payload, out, self.max_value, &mut overflow)? {
             HexEnd::Done => Ok(Some(Done::Hex {
                 type_code,
                 overflow,
@@ -1193,7 +1206,7 @@ impl Parser {
         }
         let out = pending.store.then_some(&mut self.data);
         let mut overflow = pending.overflow;
-        let r = parse_hex_csv(b, i, out, &mut overflow);
+        let r = parse_hex_csv(b, i, out, self.max_value, &mut overflow);
         pending.overflow = overflow;
         match r {
             Ok(HexEnd::Continue) if !truncated => Ok(()),
@@ -1284,8 +1297,9 @@ impl Parser {
                         1,
                         "value-too-large",
                         format!(
-                            "value data larger than {MAX_VALUE_BYTES} bytes: not reported \
-                             (regedit would import it)"
+                            "value data larger than {} bytes: not reported (regedit would \
+                             import it)",
+                            self.max_value
                         ),
                     ));
                 }
@@ -1393,4 +1407,993 @@ fn truncate_for_message(s: &str) -> &str {
         end -= 1;
     }
     s.get(..end).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Severity;
+    use crate::registry::utf16le_with_nul;
+
+    const H5: &str = "Windows Registry Editor Version 5.00";
+
+    fn run_enc(bytes: &[u8], enc: TextEncoding) -> (RegExport, Vec<Diagnostic>) {
+        let r = TextReader::with_detector(bytes, |_, _| enc).unwrap();
+        parse(r, &|_| true)
+    }
+
+    fn run(text: &str) -> (RegExport, Vec<Diagnostic>) {
+        run_enc(text.as_bytes(), TextEncoding::Utf8)
+    }
+
+    fn utf16(text: &str) -> Vec<u8> {
+        let mut v = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            v.extend_from_slice(&u.to_le_bytes());
+        }
+        v
+    }
+
+    /// A UTF-16LE v5 file with one key (line 3) and `body` from line 4 on.
+    fn keyed(body: &str) -> (RegExport, Vec<Diagnostic>) {
+        let text = format!("{H5}\r\n\r\n[HKEY_CURRENT_USER\\T]\r\n{body}");
+        run_enc(&utf16(&text), TextEncoding::Utf16Le)
+    }
+
+    fn values(body: &str) -> Vec<RegValue> {
+        keyed(body)
+            .0
+            .keys
+            .into_iter()
+            .flat_map(|k| k.values)
+            .collect()
+    }
+
+    fn bytes_of(body: &str) -> Option<Vec<u8>> {
+        let vs = values(body);
+        assert!(vs.len() <= 1, "{vs:?}");
+        vs.into_iter().next().and_then(|v| v.bytes)
+    }
+
+    /// (line, column, code) of warnings and errors.
+    fn issues(d: &[Diagnostic]) -> Vec<(u64, u32, &'static str)> {
+        d.iter()
+            .filter(|d| d.severity != Severity::Info)
+            .map(|d| (d.line, d.column, d.code))
+            .collect()
+    }
+
+    fn rejected_lines(d: &[Diagnostic]) -> Vec<u64> {
+        d.iter()
+            .filter(|d| d.code == "rejected-value")
+            .map(|d| d.line)
+            .collect()
+    }
+
+    fn refused(r: &(RegExport, Vec<Diagnostic>)) -> bool {
+        r.0.keys.is_empty()
+            && r.1
+                .iter()
+                .any(|d| d.code == "rejected-file" && d.severity == Severity::Error)
+    }
+
+    // ---- §1.3 header ----
+
+    #[test]
+    fn header_exact_v5_and_regedit4_import() {
+        let r = run(&format!(
+            "{H5}\r\n[HKEY_CURRENT_USER\\A]\r\n\"x\"=dword:1\r\n"
+        ));
+        assert_eq!(r.0.header.as_deref(), Some(H5));
+        assert_eq!(r.0.keys[0].values[0].bytes, Some(vec![1, 0, 0, 0]));
+        let r = run("REGEDIT4\n[HKEY_CURRENT_USER\\A]\n\"x\"=\"y\"\n");
+        assert_eq!(r.0.keys[0].values[0].bytes, Some(utf16le_with_nul("y")));
+        assert!(issues(&r.1).is_empty(), "{:?}", r.1);
+    }
+
+    #[test]
+    fn header_leading_blanks_are_skipped() {
+        for h in [
+            " REGEDIT4",
+            "\tREGEDIT4",
+            "  \tWindows Registry Editor Version 5.00",
+        ] {
+            let r = run(&format!("{h}\n[HKEY_CURRENT_USER\\A]\n@=\"v\"\n"));
+            assert_eq!(r.0.keys.len(), 1, "{h}");
+        }
+    }
+
+    #[test]
+    fn header_blank_line_before_it_refuses_the_file() {
+        let r = run("\nREGEDIT4\n[HKEY_CURRENT_USER\\A]\n");
+        assert!(refused(&r));
+        assert_eq!(r.1[0].line, 1);
+    }
+
+    #[test]
+    fn header_invalid_refuses_the_file() {
+        for h in [
+            "regedit4",
+            "Regedit4",
+            "Windows Registry Editor Version 4.00",
+            "Windows Registry Editor Version 5",
+            "WINDOWS REGISTRY EDITOR VERSION 5.00",
+            "Windows Registry Editor version 5.00",
+            "AREGEDIT4",
+            "[HKEY_CURRENT_USER\\A]",
+        ] {
+            let r = run(&format!("{h}\n[HKEY_CURRENT_USER\\A]\n\"x\"=\"y\"\n"));
+            assert!(refused(&r), "{h}");
+            assert_eq!(r.1.len(), 1, "{h}: {:?}", r.1);
+            assert!(r.1[0].message.contains("expected the header"), "{h}");
+        }
+        assert_eq!(run("[HKEY_CURRENT_USER\\A]\n").0.header, None);
+        assert_eq!(run("Regedit4\n").0.header.as_deref(), Some("Regedit4"));
+    }
+
+    #[test]
+    fn header_lookalike_warns_and_imports_nothing() {
+        for h in [
+            "REGEDIT 4",
+            "REGEDIT4FOO",
+            "REGEDIT4 FOO",
+            "REGEDIT3",
+            "REGEDIT5",
+            "REGEDIT9",
+        ] {
+            let r = run(&format!("{h}\n[HKEY_CURRENT_USER\\A]\n\"x\"=\"y\"\n"));
+            assert!(r.0.keys.is_empty(), "{h}");
+            assert_eq!(issues(&r.1), vec![(1, 1, "lookalike-header")], "{h}");
+            assert_eq!(r.1[0].severity, Severity::Warning);
+        }
+    }
+
+    #[test]
+    fn header_trailing_blank_is_accepted_with_a_warning() {
+        let r = run("REGEDIT4 \n[HKEY_CURRENT_USER\\A]\n@=\"v\"\n");
+        assert_eq!(r.0.keys.len(), 1);
+        assert_eq!(issues(&r.1), vec![(1, 9, "header-trailing-blank")]);
+    }
+
+    #[test]
+    fn header_needs_no_blank_line_after_it() {
+        let r = run("REGEDIT4\n[HKEY_CURRENT_USER\\A]\n@=\"v\"\n");
+        assert_eq!(r.0.keys[0].line, 2);
+    }
+
+    #[test]
+    fn empty_file_is_refused() {
+        assert!(refused(&run("")));
+    }
+
+    // ---- §1.1 encodings / BOM ----
+
+    #[test]
+    fn bom_utf16le_is_accepted_and_not_a_character() {
+        let r = run_enc(
+            &utf16(&format!(
+                "{H5}\r\n\r\n[HKEY_USERS\\S-1-5-18]\r\n@=\"x\"\r\n"
+            )),
+            TextEncoding::Utf16Le,
+        );
+        assert_eq!(r.0.header.as_deref(), Some(H5));
+        assert_eq!(r.0.keys[0].path, "HKEY_USERS\\S-1-5-18");
+        assert!(r.1.is_empty(), "{:?}", r.1);
+    }
+
+    #[test]
+    fn bom_missing_on_utf16_or_big_endian_refuses_the_file() {
+        for enc in [
+            TextEncoding::Utf16LeNoBom,
+            TextEncoding::Utf16Be,
+            TextEncoding::Utf16BeNoBom,
+        ] {
+            let r = run_enc(b"R\0E\0", enc);
+            assert!(refused(&r), "{enc:?}");
+            assert_eq!(r.1.len(), 1);
+        }
+    }
+
+    #[test]
+    fn bom_utf8_is_accepted_with_a_note() {
+        let mut b = vec![0xEF, 0xBB, 0xBF];
+        b.extend_from_slice(b"REGEDIT4\r\n[HKEY_CURRENT_USER\\A]\r\n@=\"v\"\r\n");
+        let r = run_enc(&b, TextEncoding::Utf8Bom);
+        assert_eq!(r.0.keys.len(), 1);
+        assert!(r
+            .1
+            .iter()
+            .any(|d| d.code == "utf8-bom" && d.severity == Severity::Info));
+    }
+
+    // ---- §1.2 line breaks ----
+
+    #[test]
+    fn line_breaks_mixed_and_no_final_newline() {
+        let r = run("REGEDIT4\r[HKEY_CURRENT_USER\\A]\n\"a\"=\"1\"\r\n\"b\"=\"2\"\r\"c\"=\"3\"");
+        let vs = &r.0.keys[0].values;
+        let got: Vec<_> = vs.iter().map(|v| (v.name.as_str(), v.line)).collect();
+        assert_eq!(got, vec![("a", 3), ("b", 4), ("c", 5)]);
+    }
+
+    // ---- §2 line classification ----
+
+    #[test]
+    fn lines_semicolon_comments_and_blank_lines_are_silent_and_keep_the_key_open() {
+        let vs = values("; comment\r\n\r\n   \r\n\t;x\r\n\"a\"=\"1\"\r\n");
+        assert_eq!(vs.len(), 1);
+        assert_eq!(vs[0].line, 8);
+    }
+
+    #[test]
+    fn lines_starting_with_hash_are_ignored_with_a_warning() {
+        let (_, d) = keyed("# not a comment\r\n  #x\r\n");
+        assert_eq!(
+            issues(&d),
+            vec![(4, 1, "hash-comment"), (5, 3, "hash-comment")]
+        );
+    }
+
+    #[test]
+    fn lines_of_other_garbage_are_ignored_with_a_warning() {
+        let (e, d) = keyed("EnableAutoTray 0\r\n,00\r\n\"a\"=\"1\"\r\n");
+        assert_eq!(
+            issues(&d),
+            vec![(4, 1, "ignored-line"), (5, 1, "ignored-line")]
+        );
+        assert_eq!(e.keys[0].values.len(), 1);
+    }
+
+    // ---- §3 key lines ----
+
+    #[test]
+    fn key_blanks_before_bracket_are_fine() {
+        let (e, _) = run("REGEDIT4\n \t[HKEY_CURRENT_USER\\A]\n@=\"v\"\n");
+        assert_eq!(e.keys[0].path, "HKEY_CURRENT_USER\\A");
+        assert_eq!(e.keys[0].values.len(), 1);
+    }
+
+    #[test]
+    fn key_blank_after_bracket_is_rejected_and_previous_key_stays_open() {
+        let (e, d) =
+            keyed("[ HKEY_CURRENT_USER\\B]\r\n\"a\"=\"1\"\r\n[\tHKEY_CURRENT_USER\\C]\r\n");
+        assert_eq!(e.keys.len(), 1);
+        assert_eq!(e.keys[0].values[0].name, "a");
+        assert_eq!(
+            issues(&d),
+            vec![(4, 2, "rejected-key"), (6, 2, "rejected-key")]
+        );
+    }
+
+    #[test]
+    fn key_name_ends_at_the_last_bracket() {
+        let (e, d) = run("REGEDIT4\n[HKEY_CURRENT_USER\\a]b]c ; x\n");
+        assert_eq!(e.keys[0].path, "HKEY_CURRENT_USER\\a]b");
+        assert_eq!(issues(&d), vec![(2, 24, "text-after-key")]);
+    }
+
+    #[test]
+    fn key_without_closing_bracket_is_ignored() {
+        let (e, d) = keyed("[HKEY_CURRENT_USER\\B\r\n\"a\"=\"1\"\r\n");
+        assert_eq!(e.keys.len(), 1);
+        assert_eq!(e.keys[0].values.len(), 1);
+        assert_eq!(issues(&d), vec![(4, 21, "rejected-key")]);
+    }
+
+    #[test]
+    fn key_without_opening_bracket_is_an_ignored_line() {
+        let (e, d) = keyed("HKEY_CURRENT_USER\\B]\r\n");
+        assert_eq!(e.keys.len(), 1);
+        assert_eq!(issues(&d), vec![(4, 1, "ignored-line")]);
+    }
+
+    #[test]
+    fn key_blank_before_closing_bracket_belongs_to_the_name() {
+        let (e, _) = run("REGEDIT4\n[HKEY_CURRENT_USER\\Subkey1c ]\n");
+        assert_eq!(e.keys[0].path, "HKEY_CURRENT_USER\\Subkey1c ");
+    }
+
+    #[test]
+    fn key_roots_case_insensitive_and_spelled_out() {
+        let (e, d) = run("REGEDIT4\n[HKey_Current_User\\A]\n[hkey_local_machine]\n[HKEY_DYN_DATA\\x]\n[HKEY_CURRENT_CONFIG\\x]\n[HKEY_CLASSES_ROOT\\*]\n");
+        let paths: Vec<_> = e.keys.iter().map(|k| k.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "HKEY_CURRENT_USER\\A",
+                "HKEY_LOCAL_MACHINE",
+                "HKEY_DYN_DATA\\x",
+                "HKEY_CURRENT_CONFIG\\x",
+                "HKEY_CLASSES_ROOT\\*"
+            ]
+        );
+        assert!(issues(&d).is_empty());
+    }
+
+    #[test]
+    fn key_abbreviated_root_is_accepted_normalised_and_flagged() {
+        let (e, d) = run("REGEDIT4\n[HKU\\S-1-5-18\\Software]\n@=\"v\"\n");
+        assert_eq!(e.keys[0].path, "HKEY_USERS\\S-1-5-18\\Software");
+        assert_eq!(e.keys[0].values.len(), 1);
+        assert_eq!(issues(&d), vec![(2, 2, "abbreviated-root")]);
+    }
+
+    #[test]
+    fn key_unknown_root_is_rejected_and_closes_the_previous_key() {
+        let (e, d) = keyed("[HKEY_CURRENT_USERS\\B]\r\n\"a\"=\"1\"\r\n[HKEY_CURRENT_USERX]\r\n");
+        assert_eq!(e.keys.len(), 1);
+        assert!(e.keys[0].values.is_empty());
+        assert_eq!(
+            issues(&d),
+            vec![
+                (4, 2, "rejected-key"),
+                (5, 1, "rejected-value"),
+                (6, 2, "rejected-key")
+            ]
+        );
+        assert!(d[1].message.contains("line 4"));
+    }
+
+    #[test]
+    fn key_trailing_backslashes_are_stripped() {
+        let (e, _) = run("REGEDIT4\n[HKEY_CURRENT_USER\\Subkey1e\\]\n[HKEY_CURRENT_USER\\]\n");
+        assert_eq!(e.keys[0].path, "HKEY_CURRENT_USER\\Subkey1e");
+        assert_eq!(e.keys[1].path, "HKEY_CURRENT_USER");
+    }
+
+    #[test]
+    fn key_names_may_hold_quotes_slashes_colons() {
+        let (e, _) =
+            run("REGEDIT4\n[HKEY_CURRENT_USER\\Subkey\"1\\Subkey/2\\https://winehq.org]\n");
+        assert_eq!(
+            e.keys[0].path,
+            "HKEY_CURRENT_USER\\Subkey\"1\\Subkey/2\\https://winehq.org"
+        );
+    }
+
+    #[test]
+    fn key_lines_cannot_be_continued() {
+        let (e, _) = run("REGEDIT4\n[HKEY_CURRENT_USER\\A\\\nB]\n");
+        assert!(e.keys.is_empty());
+    }
+
+    #[test]
+    fn key_deletion_and_values_after_it_are_dropped() {
+        let (e, d) = keyed("[-HKEY_CURRENT_USER\\T\\Sub\\]\r\n\"a\"=\"1\"\r\n");
+        assert_eq!(e.keys.len(), 2);
+        assert_eq!(
+            (e.keys[1].path.as_str(), e.keys[1].line, e.keys[1].delete),
+            ("HKEY_CURRENT_USER\\T\\Sub", 4, true)
+        );
+        assert_eq!(issues(&d), vec![(5, 1, "rejected-value")]);
+    }
+
+    #[test]
+    fn key_deletion_with_blank_does_nothing() {
+        // `[- ROOT]` closes the open key and deletes nothing; `[ -ROOT]` is ignored entirely.
+        let (e, d) = keyed("[ -HKEY_CURRENT_USER\\T]\r\n\"a\"=\"1\"\r\n[- HKEY_CURRENT_USER\\T]\r\n\"b\"=\"2\"\r\n");
+        assert_eq!(e.keys.len(), 1);
+        assert_eq!(e.keys[0].values.len(), 1);
+        assert_eq!(
+            issues(&d),
+            vec![
+                (4, 2, "rejected-key"),
+                (6, 3, "rejected-key"),
+                (7, 1, "rejected-value")
+            ]
+        );
+    }
+
+    #[test]
+    fn key_opened_twice_gives_two_entries() {
+        let (e, _) = keyed("[HKEY_CURRENT_USER\\T]\r\n\"a\"=\"2\"\r\n");
+        assert_eq!(e.keys.len(), 2);
+        assert_eq!(e.keys[1].line, 4);
+    }
+
+    // ---- §4 value lines and §4.1 names ----
+
+    #[test]
+    fn value_default_at_and_empty_name() {
+        let vs = values("@=\"d\"\r\n\"\"=\"e\"\r\n");
+        assert_eq!(vs[0].name, "");
+        assert_eq!(vs[1].name, "");
+        assert_eq!(vs[1].bytes, Some(utf16le_with_nul("e")));
+    }
+
+    #[test]
+    fn value_whitespace_around_equals_and_trailing() {
+        let vs = values(" \t\"a\" \t= \t\"x\" \t\r\n@ = dword:2 \r\n\"b\"=\thex:01 \r\n");
+        assert_eq!(vs.len(), 3);
+        assert_eq!(vs[1].bytes, Some(vec![2, 0, 0, 0]));
+        assert_eq!(vs[2].bytes, Some(vec![1]));
+    }
+
+    #[test]
+    fn value_name_escapes_and_ordinary_characters() {
+        let vs = values("\"With=Equals\"=\"1\"\r\n\"123/\\\"4;'5\"=\"2\"\r\n\"a\\\\b\"=\"3\"\r\n\" sp \"=\"4\"\r\n");
+        let names: Vec<_> = vs.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, vec!["With=Equals", "123/\"4;'5", "a\\b", " sp "]);
+    }
+
+    #[test]
+    fn value_name_followed_by_other_than_equals_is_rejected() {
+        let (e, d) = keyed("\"DisableRemoteScmEndpoints\"dword:00000000\r\n\"a\" x=\"1\"\r\n");
+        assert!(e.keys[0].values.is_empty());
+        assert_eq!(
+            issues(&d),
+            vec![(4, 28, "rejected-value"), (5, 5, "rejected-value")]
+        );
+        assert!(d[0].message.contains("expected '='"), "{}", d[0].message);
+        assert!(d[0].message.contains("'d'"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn value_outside_any_key_is_rejected() {
+        let (_, d) = run("REGEDIT4\n\"a\"=\"1\"\n@=hex:01,\\\n  02\n");
+        assert_eq!(rejected_lines(&d), vec![2, 3]);
+    }
+
+    // ---- §4.2 strings ----
+
+    #[test]
+    fn string_escapes_backslash_quote_newline() {
+        let b = bytes_of("\"a\"=\"C:\\\\x\\\"y\\nz\\r\"\r\n");
+        assert_eq!(b, Some(utf16le_with_nul("C:\\x\"y\nz\r")));
+    }
+
+    #[test]
+    fn string_backslash_zero_invalidates_the_value() {
+        let (e, d) = keyed("\"a\"=\"x\\0\"\r\n\"b\"=\"x\\\\0\"\r\n");
+        assert_eq!(e.keys[0].values.len(), 1);
+        assert_eq!(e.keys[0].values[0].bytes, Some(utf16le_with_nul("x\\0")));
+        assert_eq!(issues(&d), vec![(4, 7, "rejected-value")]);
+    }
+
+    #[test]
+    fn string_other_escape_keeps_the_character() {
+        assert_eq!(
+            bytes_of("\"a\"=\"\\t\\x\\é\"\r\n"),
+            Some(utf16le_with_nul("txé"))
+        );
+    }
+
+    #[test]
+    fn string_trailing_backslash_or_missing_quote_is_rejected() {
+        let (_, d) = keyed("\"a\"=\"abc\\\r\n\"b\"=\"abc\r\n");
+        assert_eq!(
+            issues(&d),
+            vec![(4, 9, "rejected-value"), (5, 9, "rejected-value")]
+        );
+    }
+
+    #[test]
+    fn string_garbage_after_closing_quote_is_rejected() {
+        let (e, d) = keyed(
+            "\"a\"=\"foo\"bar\"\r\n\"b\"=\"Value\"#comment\r\n\"c\"=\"a\"\"b\"\r\n\"d\"=\"ok\" ;comment\r\n",
+        );
+        assert_eq!(e.keys[0].values.len(), 1);
+        assert_eq!(e.keys[0].values[0].name, "d");
+        assert_eq!(rejected_lines(&d), vec![4, 5, 6]);
+        assert!(d[0].message.contains("after the closing quote"));
+    }
+
+    #[test]
+    fn string_missing_quotes_are_rejected() {
+        let (e, d) = keyed(
+            "\"a\"=Asdf\"\r\n\"b\"=Asdf\r\n\"c\"=\"Asdf\r\n\"d\"=\r\n\"e\"=\\\"Value\\\"\r\n",
+        );
+        assert!(e.keys[0].values.is_empty());
+        assert_eq!(rejected_lines(&d), vec![4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn string_cannot_span_lines() {
+        let (e, d) = keyed("\"a\"=\"abc\\\r\ndef\"\r\n");
+        assert!(e.keys[0].values.is_empty());
+        assert_eq!(
+            issues(&d),
+            vec![(4, 9, "rejected-value"), (5, 1, "ignored-line")]
+        );
+    }
+
+    #[test]
+    fn string_empty_is_a_lone_nul() {
+        assert_eq!(bytes_of("\"a\"=\"\"\r\n"), Some(vec![0, 0]));
+    }
+
+    // ---- §4.3 dword ----
+
+    #[test]
+    fn dword_valid_forms() {
+        for (data, n) in [
+            ("dword:00000001", 1u32),
+            ("dword:1", 1),
+            ("dword: \t12345678 ", 0x1234_5678),
+            ("dword:FFFFFFFF", u32::MAX),
+            ("dword:aBcD ;comment", 0xabcd),
+        ] {
+            assert_eq!(
+                bytes_of(&format!("\"a\"={data}\r\n")),
+                Some(n.to_le_bytes().to_vec()),
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
+    fn dword_invalid_forms() {
+        for data in [
+            "dword:000000001",
+            "dword:0x1",
+            "dword:123 456",
+            "dword:12345678abc",
+            "dword:1234#5678",
+            "dword:",
+            "dword:  ",
+            "DWORD:1",
+            "dword:1,\\",
+        ] {
+            let (e, d) = keyed(&format!("\"a\"={data}\r\n"));
+            assert!(e.keys[0].values.is_empty(), "{data}");
+            assert_eq!(rejected_lines(&d), vec![4], "{data}");
+        }
+    }
+
+    // ---- §4.3 hex / hex(N) ----
+
+    #[test]
+    fn hex_type_numbers() {
+        for (tag, t) in [
+            ("hex", 3u32),
+            ("hex(0)", 0),
+            ("hex(2)", 2),
+            ("hex(b)", 11),
+            ("hex(B)", 11),
+            ("hex(100)", 0x100),
+            ("hex(abcd)", 0xabcd),
+            ("hex(ffffffff)", u32::MAX),
+        ] {
+            let vs = values(&format!("\"a\"={tag}:01\r\n"));
+            assert_eq!(vs[0].type_code, t, "{tag}");
+            assert_eq!(vs[0].value_type, ValueType(t));
+        }
+        for tag in [
+            "hex(100000000)",
+            "hex(0x2)",
+            "hex(0X2)",
+            "hex(x2)",
+            "hex()",
+            "HEX",
+            "Hex(2)",
+            "hex(2)",
+        ] {
+            let (e, d) = keyed(&format!("\"a\"={tag}01\r\n"));
+            assert!(e.keys[0].values.is_empty(), "{tag}");
+            assert_eq!(rejected_lines(&d), vec![4], "{tag}");
+        }
+    }
+
+    #[test]
+    fn hex_bytes_have_one_or_two_digits() {
+        assert_eq!(
+            bytes_of("\"a\"=hex:1,a,ff,0F\r\n"),
+            Some(vec![1, 0xa, 0xff, 0xf])
+        );
+        for data in ["100", "1a4", "01,001"] {
+            let (_, d) = keyed(&format!("\"a\"=hex:{data}\r\n"));
+            assert_eq!(rejected_lines(&d), vec![4], "{data}");
+        }
+    }
+
+    #[test]
+    fn hex_empty_payload_is_a_zero_length_value_of_any_type() {
+        for tag in ["hex", "hex(0)", "hex(1)", "hex(2)", "hex(4)", "hex(7)"] {
+            assert_eq!(
+                bytes_of(&format!("\"a\"={tag}:\r\n")),
+                Some(vec![]),
+                "{tag}"
+            );
+        }
+        assert_eq!(bytes_of("\"a\"=hex: ;c\r\n"), Some(vec![]));
+    }
+
+    #[test]
+    fn hex_trailing_comma_is_ignored() {
+        assert_eq!(bytes_of("\"a\"=hex:01,02,\r\n"), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn hex_blanks_after_comma_ok_before_comma_error() {
+        assert_eq!(bytes_of("\"a\"=hex:01, 02,\t03\r\n"), Some(vec![1, 2, 3]));
+        let (_, d) = keyed("\"a\"=hex:01 ,02\r\n");
+        assert_eq!(issues(&d), vec![(4, 11, "rejected-value")]);
+    }
+
+    #[test]
+    fn hex_semicolon_comment_ok_hash_not() {
+        assert_eq!(bytes_of("\"a\"=hex:01,02 ;c\r\n"), Some(vec![1, 2]));
+        assert_eq!(bytes_of("\"a\"=hex:01,02;c\r\n"), Some(vec![1, 2]));
+        for data in ["01,02 #c", "01,02#c", "01,#c"] {
+            let (_, d) = keyed(&format!("\"a\"=hex:{data}\r\n"));
+            assert_eq!(rejected_lines(&d), vec![4], "{data}");
+        }
+    }
+
+    #[test]
+    fn hex_empty_elements_are_invalid() {
+        let (_, d) = keyed("\"a\"=hex:63,,6f\r\n");
+        assert_eq!(issues(&d), vec![(4, 12, "rejected-value")]);
+    }
+
+    #[test]
+    fn hex4_of_wrong_size_is_stored_as_given_and_flagged() {
+        let (e, d) = keyed("\"a\"=hex(4):01\r\n\"b\"=hex(4):01,00,00,00\r\n");
+        assert_eq!(e.keys[0].values[0].bytes, Some(vec![1]));
+        assert_eq!(e.keys[0].values[1].bytes, Some(vec![1, 0, 0, 0]));
+        assert_eq!(issues(&d), vec![(4, 1, "dword-size")]);
+    }
+
+    // ---- §4.3 continuation ----
+
+    #[test]
+    fn continuation_joins_lines_with_comments_and_blank_lines_between() {
+        let vs = values(
+            "\"a\"=hex:01,02,\\ ;c\r\n\r\n  ;x\r\n \t \r\n  03,\\\r\n\t04\r\n\"b\"=\"x\"\r\n",
+        );
+        assert_eq!(vs[0].bytes, Some(vec![1, 2, 3, 4]));
+        assert_eq!(vs[0].line, 4);
+        assert_eq!(vs[1].line, 10);
+    }
+
+    #[test]
+    fn continuation_killer_line_is_consumed_with_the_value() {
+        for (killer, code) in [
+            (",05", None),
+            ("\\05", None),
+            ("#05", None),
+            ("\"b\"=\"x\"", Some("rejected-value")),
+            ("@=\"x\"", Some("rejected-value")),
+            ("[HKEY_CURRENT_USER\\U]", Some("rejected-key")),
+        ] {
+            let (e, d) = keyed(&format!("\"a\"=hex:01,\\\r\n{killer}\r\n\"c\"=\"y\"\r\n"));
+            // The key on the killer line is never opened: "c" lands in the first key.
+            assert_eq!(e.keys.len(), 1, "{killer}");
+            let names: Vec<_> = e.keys[0].values.iter().map(|v| v.name.as_str()).collect();
+            assert_eq!(names, vec!["c"], "{killer}");
+            let mut want = vec![(5, 1, "rejected-value")];
+            if let Some(c) = code {
+                want.push((5, 1, c));
+            }
+            assert_eq!(issues(&d), want, "{killer}");
+            assert!(d[0].message.contains("line 4"));
+        }
+    }
+
+    #[test]
+    fn continuation_backslash_without_comma_is_invalid_and_next_line_is_normal() {
+        let (e, d) = keyed("\"a\"=hex:01,20\\\r\n\"b\"=\"x\"\r\n");
+        assert_eq!(e.keys[0].values.len(), 1);
+        assert_eq!(e.keys[0].values[0].name, "b");
+        assert_eq!(issues(&d), vec![(4, 14, "rejected-value")]);
+    }
+
+    #[test]
+    fn continuation_cannot_split_a_byte() {
+        let (e, d) = keyed("\"a\"=hex:01,7\\\r\n5,00\r\n");
+        assert!(e.keys[0].values.is_empty());
+        assert_eq!(
+            issues(&d),
+            vec![(4, 13, "rejected-value"), (5, 1, "ignored-line")]
+        );
+    }
+
+    #[test]
+    fn continuation_backslash_elsewhere_is_invalid() {
+        for data in ["25,48\\,4f", "\\25", "4\\f", "01,\\ 02"] {
+            let (e, d) = keyed(&format!("\"a\"=hex:{data}\r\n"));
+            assert!(e.keys[0].values.is_empty(), "{data}");
+            assert_eq!(rejected_lines(&d), vec![4], "{data}");
+        }
+    }
+
+    #[test]
+    fn continuation_plain_comma_ends_the_value() {
+        let (e, d) = keyed("\"a\"=hex:01,02,\r\n  03,04\r\n");
+        assert_eq!(e.keys[0].values[0].bytes, Some(vec![1, 2]));
+        assert_eq!(issues(&d), vec![(5, 3, "ignored-line")]);
+    }
+
+    #[test]
+    fn continuation_at_eof_keeps_the_bytes_read() {
+        let (e, d) = keyed("\"a\"=hex:01,02,\\\r\n  03,\\\r\n");
+        assert_eq!(e.keys[0].values[0].bytes, Some(vec![1, 2, 3]));
+        assert!(d
+            .iter()
+            .any(|d| d.code == "continuation-at-eof" && d.line == 4));
+        assert!(rejected_lines(&d).is_empty());
+    }
+
+    #[test]
+    fn continuation_backslash_without_comma_at_eof_is_invalid() {
+        let (e, d) = keyed("\"a\"=hex:01,20\\");
+        assert!(e.keys[0].values.is_empty());
+        assert_eq!(rejected_lines(&d), vec![4]);
+    }
+
+    #[test]
+    fn continuation_error_on_a_later_line_rejects_the_value() {
+        let (e, d) = keyed("\"a\"=hex:01,\\\r\n  02,zz\r\n\"b\"=\"x\"\r\n");
+        assert_eq!(e.keys[0].values.len(), 1);
+        assert_eq!(issues(&d), vec![(5, 6, "rejected-value")]);
+        assert!(d[0].message.contains("line 4"));
+    }
+
+    // ---- §4.3 string-typed hex, §1.4 REGEDIT4 widening ----
+
+    #[test]
+    fn nul_terminator_added_to_v5_string_hex_once() {
+        assert_eq!(
+            bytes_of("\"a\"=hex(2):25,00,50,00\r\n"),
+            Some(vec![0x25, 0, 0x50, 0, 0, 0])
+        );
+        assert_eq!(
+            bytes_of("\"a\"=hex(1):25,00,00,00\r\n"),
+            Some(vec![0x25, 0, 0, 0])
+        );
+        // REG_MULTI_SZ gets one NUL, not its final double NUL.
+        assert_eq!(
+            bytes_of("\"a\"=hex(7):61,00,00,00,62,00\r\n"),
+            Some(vec![0x61, 0, 0, 0, 0x62, 0, 0, 0])
+        );
+        // Embedded NULs are kept; other types are untouched.
+        assert_eq!(bytes_of("\"a\"=hex(0):25,00\r\n"), Some(vec![0x25, 0]));
+        assert_eq!(bytes_of("\"a\"=hex:25\r\n"), Some(vec![0x25]));
+    }
+
+    #[test]
+    fn regedit4_string_hex_is_ansi_widened_to_utf16_with_nul() {
+        let r = run_enc(
+            b"REGEDIT4\r\n[HKEY_CURRENT_USER\\A]\r\n\"a\"=hex(2):25,50,e9\r\n\"b\"=hex(7):61,00,62,00,00\r\n\"c\"=hex:e9\r\n\"d\"=\"\xe9\"\r\n\"e\"=hex(1):\r\n",
+            TextEncoding::Windows1252,
+        );
+        let vs = &r.0.keys[0].values;
+        assert_eq!(vs[0].bytes, Some(utf16le_with_nul("%Pé")));
+        assert_eq!(vs[1].bytes, Some(vec![0x61, 0, 0, 0, 0x62, 0, 0, 0, 0, 0]));
+        assert_eq!(vs[2].bytes, Some(vec![0xe9]));
+        assert_eq!(vs[3].bytes, Some(utf16le_with_nul("é")));
+        assert_eq!(vs[4].bytes, Some(vec![]));
+        assert!(issues(&r.1).is_empty(), "{:?}", r.1);
+    }
+
+    #[test]
+    fn header_encoding_mismatch_is_reported() {
+        let r = run(&format!(
+            "{H5}\n[HKEY_CURRENT_USER\\A]\n\"a\"=hex(2):25,00\n"
+        ));
+        assert_eq!(r.0.keys[0].values[0].bytes, Some(vec![0x25, 0, 0, 0]));
+        assert!(r
+            .1
+            .iter()
+            .any(|d| d.code == "header-encoding-mismatch" && d.line == 1));
+        assert_eq!(issues(&r.1), vec![(3, 1, "header-encoding-mismatch")]);
+    }
+
+    // ---- §4.5 value deletion ----
+
+    #[test]
+    fn deletion_forms() {
+        let (e, d) = keyed("\"a\"=-\r\n\"b\"=  -\r\n\"c\"=\t-\t\r\n\"d\"=- ;c\r\n@=-\r\n\"x\"=-\"Test\"\r\n\"y\"=- #c\r\n");
+        let got: Vec<_> = e.keys[0]
+            .values
+            .iter()
+            .map(|v| (v.name.as_str(), v.delete, v.bytes.is_none()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", true, true),
+                ("b", true, true),
+                ("c", true, true),
+                ("d", true, true),
+                ("", true, true)
+            ]
+        );
+        assert_eq!(rejected_lines(&d), vec![9, 10]);
+    }
+
+    // ---- §1.5 Windows 3.1 ----
+
+    #[test]
+    fn win31_hkcr_lines_become_default_values() {
+        let (e, d) = run("REGEDIT\nHKEY_CLASSES_ROOT\\.txt = txtfile \nHKEY_CLASSES_ROOT\\x\n  HKEY_CLASSES_ROOT\\y = z\nfoo\n");
+        assert_eq!(e.keys.len(), 2);
+        assert_eq!(e.keys[0].path, "HKEY_CLASSES_ROOT\\.txt");
+        assert_eq!(
+            e.keys[0].values[0].bytes,
+            Some(utf16le_with_nul("txtfile "))
+        );
+        assert_eq!(e.keys[1].values[0].bytes, Some(vec![0, 0]));
+        assert_eq!(issues(&d), vec![(1, 1, "win31-format")]);
+    }
+
+    // ---- robustness ----
+
+    #[test]
+    fn nul_in_line_hides_the_rest() {
+        let (e, d) = keyed("\"a\"=\"x\"\0garbage\r\n");
+        assert_eq!(e.keys[0].values[0].bytes, Some(utf16le_with_nul("x")));
+        assert_eq!(issues(&d), vec![(4, 8, "nul-in-line")]);
+    }
+
+    #[test]
+    fn value_over_the_cap_is_dropped_with_a_diagnostic_and_continuation_followed() {
+        let text =
+            format!("{H5}\n[HKEY_CURRENT_USER\\A]\n\"a\"=hex:01,02,03,\\\n 04,05\n\"b\"=hex:01\n");
+        let r = TextReader::with_detector(text.as_bytes(), |_, _| TextEncoding::Utf8).unwrap();
+        let mut c = Collect {
+            keep: &|_| true,
+            export: RegExport::default(),
+            diags: Diagnostics::default(),
+        };
+        visit_capped(r, &mut c, 4).unwrap();
+        let d = c.diags.into_vec();
+        assert_eq!(c.export.keys[0].values.len(), 1);
+        assert_eq!(c.export.keys[0].values[0].name, "b");
+        assert_eq!(issues(&d), vec![(3, 1, "value-too-large")]);
+    }
+
+    #[test]
+    fn keep_filter_skips_values_but_tracks_continuations() {
+        let text = format!(
+            "{H5}\n[HKEY_CURRENT_USER\\Skip]\n\"a\"=hex:01,\\\n[HKEY_CURRENT_USER\\Keep]\n\"b\"=\"x\"\n[HKEY_CURRENT_USER\\Keep2]\n\"c\"=\"y\"\n"
+        );
+        let r = TextReader::with_detector(text.as_bytes(), |_, _| TextEncoding::Utf8).unwrap();
+        let (e, d) = parse(r, &|p| p.contains("Keep"));
+        // The [Keep] line is swallowed by the broken continuation: "b" goes to the skipped key.
+        assert_eq!(e.keys.len(), 1);
+        assert_eq!(e.keys[0].path, "HKEY_CURRENT_USER\\Keep2");
+        assert_eq!(e.keys[0].values[0].name, "c");
+        assert_eq!(
+            issues(&d),
+            vec![(4, 1, "rejected-value"), (4, 1, "rejected-key")]
+        );
+    }
+
+    #[test]
+    fn json_members_match_the_collected_export() {
+        let body = "@=\"v\"\r\n\"b\"=hex:01,02\r\n\"d\"=dword:10\r\n\"x\"=-\r\n[-HKEY_CURRENT_USER\\T\\Z]\r\n";
+        let text = format!("{H5}\r\n\r\n[HKEY_CURRENT_USER\\T]\r\n{body}");
+        let bytes = utf16(&text);
+        let r = TextReader::with_detector(&bytes[..], |_, _| TextEncoding::Utf16Le).unwrap();
+        let mut out = Vec::new();
+        let diags = write_json_members(r, &mut out).unwrap();
+        assert!(diags.is_empty());
+        let streamed: serde_json::Value =
+            serde_json::from_slice(&[b"{", &out[..], b"}"].concat()).unwrap();
+        let (e, _) = run_enc(&bytes, TextEncoding::Utf16Le);
+        assert_eq!(streamed, serde_json::to_value(&e).unwrap());
+        assert_eq!(streamed["keys"][0]["values"][1]["data_hex"], "0102");
+        assert_eq!(streamed["keys"][0]["values"][2]["data"], 16);
+        assert_eq!(streamed["keys"][0]["values"][0]["data"], "v");
+        assert_eq!(
+            streamed["keys"][0]["values"][3]["data_hex"],
+            serde_json::Value::Null
+        );
+        assert_eq!(streamed["keys"][1]["delete"], true);
+    }
+
+    #[test]
+    fn json_members_of_a_refused_file() {
+        let r = TextReader::with_detector(&b"hello\n"[..], |_, _| TextEncoding::Utf8).unwrap();
+        let mut out = Vec::new();
+        let diags = write_json_members(r, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"header\":null,\"keys\":[]"
+        );
+        assert_eq!(diags[0].code, "rejected-file");
+    }
+
+    mod props {
+        use super::*;
+        use crate::formats::reg_writer::{write_export, WriteKey, WriteValue};
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = WriteValue> {
+            let name = "[^\u{0}\r\n]{0,12}";
+            prop_oneof![
+                // REG_SZ round-trips only as a NUL-free string with its terminator.
+                (name, "[^\u{0}]{0,40}").prop_map(|(n, s)| WriteValue {
+                    name: n,
+                    value_type: ValueType::SZ,
+                    bytes: utf16le_with_nul(&s),
+                }),
+                (
+                    name,
+                    any::<u32>(),
+                    proptest::collection::vec(any::<u8>(), 0..300)
+                )
+                    .prop_filter_map(
+                        "string types and SZ are normalised",
+                        |(n, t, b)| {
+                            let t = ValueType(t % 16);
+                            let last = b.len().checked_sub(2).and_then(|i| b.get(i..));
+                            let terminated =
+                                b.is_empty() || b.len() % 2 == 0 && last == Some(&[0, 0][..]);
+                            if t == ValueType::SZ || (t.is_string() && !terminated) {
+                                None
+                            } else {
+                                Some(WriteValue {
+                                    name: n,
+                                    value_type: t,
+                                    bytes: b,
+                                })
+                            }
+                        }
+                    ),
+                (
+                    name,
+                    any::<u32>(),
+                    proptest::collection::vec(any::<u8>(), 0..20)
+                )
+                    .prop_map(|(n, t, b)| WriteValue {
+                        name: n,
+                        value_type: ValueType(t),
+                        bytes: b
+                    })
+                    .prop_filter("string types", |v| !v.value_type.is_string()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+
+            #[test]
+            fn writer_output_parses_back_to_the_same_values(
+                keys in proptest::collection::vec(
+                    ("[A-Za-z0-9 _.-]{1,10}", proptest::collection::vec(value(), 0..5)),
+                    0..4,
+                )
+            ) {
+                let keys: Vec<WriteKey> = keys
+                    .into_iter()
+                    .map(|(p, values)| WriteKey { path: format!("HKEY_USERS\\S-1-5-18\\{p}"), values })
+                    .collect();
+                let bytes = write_export(&keys);
+                let (e, d) = run_enc(&bytes, TextEncoding::Utf16Le);
+                prop_assert!(
+                    issues(&d).iter().all(|i| i.2 == "dword-size"),
+                    "{:?}",
+                    d
+                );
+                prop_assert_eq!(e.keys.len(), keys.len());
+                for (k, w) in e.keys.iter().zip(&keys) {
+                    prop_assert_eq!(&k.path, &w.path);
+                    prop_assert_eq!(k.values.len(), w.values.len());
+                    for (v, wv) in k.values.iter().zip(&w.values) {
+                        prop_assert_eq!(&v.name, &wv.name);
+                        prop_assert_eq!(v.value_type, wv.value_type);
+                        prop_assert_eq!(v.bytes.as_deref(), Some(&wv.bytes[..]));
+                    }
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+                for enc in [TextEncoding::Utf16Le, TextEncoding::Windows1252, TextEncoding::Utf8] {
+                    let _ = run_enc(&bytes, enc);
+                }
+            }
+
+            #[test]
+            fn arbitrary_lines_after_a_header_never_panic(
+                lines in proptest::collection::vec("[\\[\\]\"@=:;#,\\\\ \thexdwor()0-9a-fA-FHKEY_\\-\u{0}\r\n]{0,40}", 0..20)
+            ) {
+                let text = format!("{H5}\n[HKEY_CURRENT_USER\\A]\n{}", lines.join("\n"));
+                let (_, d) = run(&text);
+                prop_assert!(d.iter().all(|d| d.line >= 1));
+            }
+        }
+    }
 }
