@@ -98,12 +98,43 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
     }
     match &artifact.content {
         Content::RegExport(export) => from_reg_export(file, export, &mut out),
-        Content::RegCompare(_)
-        | Content::RegQuery(_)
-        | Content::Netsh(_)
-        | Content::SensorLog(_)
-        | Content::SensorConfig(_)
-        | Content::ProbeCapture(_) => {}
+        Content::SensorLog(log) => {
+            for e in &log.events {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::LogEvent {
+                        finding_id: e.kind.finding_id().to_string(),
+                        proxy_problem: e.kind.is_proxy_problem(),
+                        message: e.message.clone(),
+                    },
+                    at: EvidenceRef::new(file, e.line),
+                });
+            }
+        }
+        Content::SensorConfig(cfg) => {
+            if let Some(p) = &cfg.proxy {
+                out.push(Observation {
+                    principal: Some(Principal::Sensor),
+                    user: None,
+                    fact: Fact::SensorProxy {
+                        url: p.url.clone(),
+                        user: p.user_name.clone(),
+                        password_set: p.password_set,
+                    },
+                    at: EvidenceRef::new(file, 0),
+                });
+            }
+            if let Some(w) = &cfg.workspace {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::Workspace(w.clone()),
+                    at: EvidenceRef::new(file, 0),
+                });
+            }
+        }
+        Content::RegCompare(_) | Content::RegQuery(_) | Content::Netsh(_) | Content::ProbeCapture(_) => {}
         Content::None {} => {}
     }
     out

@@ -1,11 +1,120 @@
-//! `fix` subcommand. STUB: not implemented yet.
+//! `fix PATH... --out DIR`: writes the documented remediation for one case.
 
-use crate::cli::FixArgs;
+use std::io::Write;
+use std::path::Path;
 
-use super::Context;
+use crate::case::{self, AnalyzeOptions};
+use crate::cli::{FixArgs, Format};
+use crate::fix::{self, FixPlan};
+use crate::input::{self, CaseInput};
+
+use super::analyze::limits_from;
+use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
 pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
-    let _ = args;
-    ctx.warn("fix: not implemented yet");
-    super::EXIT_USAGE
+    let limits = limits_from(&args.limits);
+    // Everything given on the command line is one case.
+    let mut merged = CaseInput::default();
+    for c in input::cases_from_paths(&args.paths, &limits) {
+        if merged.name.is_empty() {
+            merged.name = c.name.clone();
+        }
+        merged.uploads.extend(c.uploads);
+        merged.skipped.extend(c.skipped);
+    }
+    for s in &merged.skipped {
+        ctx.warn(&format!("{}: {}", s.name, s.reason));
+    }
+    let assembled = case::assemble(&merged, &AnalyzeOptions { max_file: limits.max_file });
+    let (report, resolved) = case::judge_with_settings(assembled, Vec::new());
+    let plan = match fix::plan(&report, &resolved) {
+        Ok(p) => p,
+        Err(refusal) => {
+            if args.format == Format::Json {
+                let doc = serde_json::json!({
+                    "schema_version": crate::SCHEMA_VERSION,
+                    "case": report.case,
+                    "written": false,
+                    "refused": refusal.to_string(),
+                    "verdict": report.verdict,
+                    "changes": [],
+                    "files": [],
+                });
+                println!("{doc}");
+            }
+            ctx.warn(&format!("fix: not written: {refusal}"));
+            return EXIT_FINDING;
+        }
+    };
+    if !args.dry_run {
+        if let Err(msg) = write_files(&args.out, &plan, args.force) {
+            ctx.warn(&format!("fix: {msg}"));
+            return if msg.starts_with("refusing") { EXIT_FINDING } else { EXIT_INPUT };
+        }
+    }
+    print_summary(args, &plan);
+    0
+}
+
+fn write_files(dir: &Path, plan: &FixPlan, force: bool) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!("{} exists and is not a directory", input::display_name(dir)));
+    }
+    if !force {
+        let existing: Vec<String> = plan
+            .files
+            .iter()
+            .filter(|f| dir.join(f.name).exists())
+            .map(|f| f.name.to_string())
+            .collect();
+        if !existing.is_empty() {
+            return Err(format!(
+                "refusing to overwrite {} in {} (use --force)",
+                existing.join(", "),
+                input::display_name(dir)
+            ));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", input::display_name(dir)))?;
+    for f in &plan.files {
+        let path = dir.join(f.name);
+        std::fs::write(&path, &f.bytes).map_err(|e| format!("{}: {e}", input::display_name(&path)))?;
+    }
+    Ok(())
+}
+
+fn print_summary(args: &FixArgs, plan: &FixPlan) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.format == Format::Json {
+        let doc = serde_json::json!({
+            "schema_version": crate::SCHEMA_VERSION,
+            "case": plan.case,
+            "written": !args.dry_run,
+            "dry_run": args.dry_run,
+            "out": args.out.to_string_lossy(),
+            "refused": null,
+            "changes": plan.changes,
+            "files": plan.files,
+        });
+        let _ = writeln!(out, "{doc}");
+        return;
+    }
+    let verb = if args.dry_run { "Would write" } else { "Wrote" };
+    let _ = writeln!(out, "{verb} to {}:", input::display_name(&args.out));
+    for f in &plan.files {
+        let _ = writeln!(out, "  {} ({} bytes)", f.name, f.size);
+    }
+    for c in &plan.changes {
+        let _ = writeln!(
+            out,
+            "Sets {}\\{} ({}) from {} because of {}",
+            c.key,
+            c.value,
+            c.principal.label(),
+            crate::text::escape_control(&c.source.to_string()),
+            c.finding
+        );
+    }
+    let _ = EXIT_USAGE;
 }
