@@ -105,6 +105,8 @@ pub fn detect_text(sample: &str) -> Kind {
         }
         if lower.contains("get-itemproperty")
             || (lower.starts_with("defaultconnectionsettings") && line.contains(':'))
+            || lower.starts_with("pspath ")
+            || is_ps_byte_list(line)
         {
             score_query += 3;
         }
@@ -150,6 +152,17 @@ pub fn detect_text(sample: &str) -> Kind {
         _ if probe => Kind::ProbeCapture,
         _ => Kind::Unknown,
     }
+}
+
+/// A PowerShell byte-array cell: `{70, 0, 0, 0...}` (5.1) or `{70, 0, 0, 0…}` (7).
+fn is_ps_byte_list(line: &str) -> bool {
+    let cell = line.rsplit(" : ").next().unwrap_or(line).trim();
+    cell.starts_with('{')
+        && cell.ends_with('}')
+        && cell
+            .get(1..2)
+            .is_some_and(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        && cell.contains(',')
 }
 
 fn upper_starts_with_hkey(s: &str) -> bool {
@@ -236,6 +249,9 @@ mod tests {
         assert_eq!(detect_text(l), Kind::SensorLog);
         let c = "{\"SensorProxyConfiguration\":{\"Url\":\"http://proxy:8080\"}}";
         assert_eq!(detect_text(c), Kind::SensorConfig);
+        let ps =
+            "\r\nDefaultConnectionSettings\r\n-------------------------\r\n{70, 0, 0, 0...}\r\n";
+        assert_eq!(detect_text(ps), Kind::RegQuery);
         assert_eq!(detect_text("Hi, please see attached.\n"), Kind::Unknown);
     }
 }
