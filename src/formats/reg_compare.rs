@@ -1021,6 +1021,63 @@ The operation completed successfully.\r\n"
     }
 
     #[test]
+    fn bad_hex_in_a_wrapped_row_points_at_its_physical_line() {
+        // Screenshot transcript at 80 columns: the bad digit is on the third row.
+        let line = format!(
+            "< Value: {CU}  DefaultConnectionSettings REG_BINARY {}",
+            "46".repeat(60)
+        );
+        let mut rows: Vec<String> = line
+            .as_bytes()
+            .chunks(80)
+            .map(|c| String::from_utf8_lossy(c).trim_end().to_string())
+            .collect();
+        rows[2].replace_range(10..11, "x");
+        let text = rows.join("\r\n") + "\r\n\r\nResult Compared:  Different\r\n";
+        let (c, d) = parse(&text, "");
+        assert_eq!(c.entries.len(), 1);
+        assert!(c.entries[0].truncated);
+        let bad = d.iter().find(|d| d.code == "bad-value-data").unwrap();
+        assert_eq!((bad.line, bad.column), (3, 11));
+    }
+
+    #[test]
+    fn value_lines_after_a_finished_run_start_a_new_comparison() {
+        let t = format!(
+            "< Value: {CU}  A REG_DWORD 0x1\n\nResult Compared:  Different\nThe operation completed successfully.\n\nResult Compared:  Identical\nThe operation completed successfully.\n"
+        );
+        let (c, _) = parse(&t, "");
+        let r: Vec<_> = c.comparisons.iter().map(|c| (c.result, c.line)).collect();
+        assert_eq!(
+            r,
+            vec![
+                (Some(CompareResult::Different), 1),
+                (Some(CompareResult::Identical), 6)
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,400}") {
+            let _ = parse(&s, "");
+            let _ = crate::formats::reg_query::parse(&s, "");
+            let _ = crate::formats::netsh::parse(&s, "");
+            let _ = crate::formats::probe_capture::parse(&s, "");
+        }
+
+        #[test]
+        fn shaped_lines_never_panic(
+            side in "[<>= ]", body in "[ -~\\u{e9}\\u{3042}]{0,120}", ty in "(REG_BINARY|REG_DWORD|REG_MULTI_SZ|REG_SZ|REG_)",
+            data in "[0-9A-Fa-fxX\\\\ ]{0,90}"
+        ) {
+            let line = format!("{side} Value: HKCU\\{body}  N {ty} {data}\r\n    N    {ty}    {data}\n{{70, 0{data}...}}\n");
+            let _ = parse(&line, "");
+            let _ = crate::formats::reg_query::parse(&line, "");
+        }
+    }
+
+    #[test]
     fn bad_hex_has_line_and_column() {
         let t = format!("< Value: {CU}  X REG_BINARY 46000Z00\n");
         let (c, d) = parse(&t, "");

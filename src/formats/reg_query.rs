@@ -662,6 +662,14 @@ impl QueryParser {
 
     fn finish(mut self) -> (RegQueryCapture, Vec<Diagnostic>) {
         self.out.probe_observations = self.probes.finish();
+        for k in self.out.keys.iter().filter(|k| k.path.is_empty()) {
+            self.diags.push(Diagnostic::info(
+                k.line,
+                1,
+                "key-unknown",
+                "the capture does not say which key these values belong to (no key line, PSPath or command)",
+            ));
+        }
         if self.out.keys.is_empty() && self.out.error_kind.is_none() {
             self.diags.push(Diagnostic::warning(
                 1,
