@@ -105,6 +105,8 @@ pub fn detect_text(sample: &str) -> Kind {
         }
         if lower.contains("get-itemproperty")
             || (lower.starts_with("defaultconnectionsettings") && line.contains(':'))
+            || lower.starts_with("pspath ")
+            || is_ps_byte_list(line)
         {
             score_query += 3;
         }
@@ -161,6 +163,17 @@ fn looks_like_sensor_config(sample: &str) -> bool {
     ]
     .iter()
     .any(|k| lower.contains(k))
+}
+
+/// A PowerShell byte-array cell: `{70, 0, 0, 0...}` (5.1) or `{70, 0, 0, 0…}` (7).
+fn is_ps_byte_list(line: &str) -> bool {
+    let cell = line.rsplit(" : ").next().unwrap_or(line).trim();
+    cell.starts_with('{')
+        && cell.ends_with('}')
+        && cell
+            .get(1..2)
+            .is_some_and(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        && cell.contains(',')
 }
 
 fn upper_starts_with_hkey(s: &str) -> bool {
@@ -274,6 +287,9 @@ mod tests {
         // A bracketed line that is not a Burn prefix is not a log line.
         assert!(!looks_like_log_line("[HKEY_CURRENT_USER\\x]"));
         assert!(!looks_like_log_line("[general] w=1"));
+        let ps =
+            "\r\nDefaultConnectionSettings\r\n-------------------------\r\n{70, 0, 0, 0...}\r\n";
+        assert_eq!(detect_text(ps), Kind::RegQuery);
         assert_eq!(detect_text("Hi, please see attached.\n"), Kind::Unknown);
     }
 }

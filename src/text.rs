@@ -156,44 +156,75 @@ fn guess_legacy(prefix: &[u8]) -> TextEncoding {
     let sample = &prefix[..prefix.len().min(64 * 1024)];
     let (sjis, _, sjis_errors) = SHIFT_JIS.decode(sample);
     if !sjis_errors {
+        // Japanese text always has kana; Latin OEM bytes paired by chance decode as kanji or
+        // symbols (CP850 "ü" + "n" = 0x81 0x6E), so kana are required, and the Japanese
+        // characters must account for (nearly) every high byte.
+        let kana = sjis
+            .chars()
+            .filter(|c| matches!(*c as u32, 0x3040..=0x30FF | 0xFF66..=0xFF9D))
+            .count();
         let japanese = sjis
             .chars()
-            .filter(|c| matches!(*c as u32, 0x3040..=0x30FF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF))
+            .filter(|c| matches!(*c as u32, 0x3000..=0x30FF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF))
             .count();
         let high = sample.iter().filter(|b| **b >= 0x80).count();
-        if japanese > 0 && japanese * 2 >= high / 2 {
+        if kana > 0 && japanese * 2 >= high {
             return TextEncoding::ShiftJis;
         }
     }
     let score_oem = |table: &[char; 128]| -> i64 {
-        sample
-            .iter()
-            .filter(|b| **b >= 0x80)
-            .map(|b| char_score(table[usize::from(*b - 0x80)]))
-            .sum()
+        score_text(sample.iter().map(|b| {
+            if *b < 0x80 {
+                char::from(*b)
+            } else {
+                table[usize::from(*b - 0x80)]
+            }
+        }))
     };
-    let ansi: i64 = WINDOWS_1252
-        .decode_without_bom_handling(sample)
-        .0
-        .chars()
-        .filter(|c| !c.is_ascii())
-        .map(char_score)
-        .sum();
+    let ansi = score_text(WINDOWS_1252.decode_without_bom_handling(sample).0.chars());
     let cp850 = score_oem(&oem_cp::code_table::DECODING_TABLE_CP850);
     let cp437 = score_oem(&oem_cp::code_table::DECODING_TABLE_CP437);
-    if cp850 > ansi && cp850 >= cp437 {
+    // Console captures come from cmd's OEM page: OEM wins ties against ANSI.
+    if cp850 >= ansi && cp850 >= cp437 {
         TextEncoding::Cp850
-    } else if cp437 > ansi {
+    } else if cp437 >= ansi {
         TextEncoding::Cp437
     } else {
         TextEncoding::Windows1252
     }
 }
 
+/// Letters of the Western European languages customers write in (and reg.exe prints).
+const COMMON_LETTERS: &str = "àáâäãåæçèéêëìíîïñòóôöõøùúûüÿßœÀÁÂÄÃÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÖÕØÙÚÛÜŒ";
+
+/// Plausibility of the non-ASCII characters of a decoding: common accented letters score,
+/// rare letters a little, capitals in the middle of a lowercase word nothing, box drawing
+/// and C1 controls cost.
+fn score_text(chars: impl Iterator<Item = char>) -> i64 {
+    let mut prev = ' ';
+    let mut total = 0;
+    for c in chars {
+        if !c.is_ascii() {
+            let mid_word_capital = c.is_uppercase() && prev.is_lowercase();
+            total += if c.is_alphabetic() {
+                if mid_word_capital {
+                    0
+                } else if COMMON_LETTERS.contains(c) {
+                    3
+                } else {
+                    1
+                }
+            } else {
+                char_score(c)
+            };
+        }
+        prev = c;
+    }
+    total
+}
+
 fn char_score(c: char) -> i64 {
-    if c.is_alphabetic() {
-        3
-    } else if matches!(
+    if matches!(
         c,
         '’' | '‘' | '“' | '”' | '–' | '—' | '…' | '€' | '°' | '«' | '»'
     ) {
@@ -749,6 +780,16 @@ mod tests {
             sniff(&bytes, true, LegacyHint::Guess),
             TextEncoding::ShiftJis
         );
+    }
+
+    #[test]
+    fn cp850_umlauts_next_to_ascii_are_not_shift_jis() {
+        // "C:\Users\Günther>" and "Suche beendet: 1 Übereinstimmung(en)" from cmd > in CP850:
+        // 0x81 0x6E and 0x9A 0x62 are also valid Shift-JIS pairs.
+        let bytes = b"C:\\Users\\G\x81nther>reg compare\r\nSuche beendet: 1 \x9Abereinstimmung(en) gefunden.\r\n";
+        assert_eq!(sniff(bytes, true, LegacyHint::Guess), TextEncoding::Cp850);
+        let text = decode_as(bytes, TextEncoding::Cp850).text;
+        assert!(text.contains("Günther") && text.contains("Übereinstimmung"));
     }
 
     #[test]
