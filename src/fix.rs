@@ -56,7 +56,9 @@ pub enum Refusal {
     SensorProxy(String),
     #[error("ProxySettingsPerUser = 0: every account reads the HKLM proxy settings, so a per-user copy would have no effect. Change the machine-wide (HKLM) settings instead")]
     MachineWidePolicy,
-    #[error("the current user's own setting is direct (no proxy, no PAC): there is nothing to copy")]
+    #[error(
+        "the current user's own setting is direct (no proxy, no PAC): there is nothing to copy"
+    )]
     CurrentUserDirect,
     #[error("nothing to fix: no proxy-missing or proxy-differs finding for LOCAL SYSTEM or LOCAL SERVICE")]
     NothingToFix,
@@ -75,16 +77,20 @@ pub fn plan(report: &CaseReport, resolved: &Resolved) -> Result<FixPlan, Refusal
     if resolved.states.get(&Principal::CurrentUser) == Some(&State::Direct) {
         return Err(Refusal::CurrentUserDirect);
     }
-    let targets: Vec<(&Principal, &crate::case::model::Finding)> = [Principal::LocalSystem, Principal::LocalService]
-        .iter()
-        .filter_map(|p| {
-            report
-                .findings
-                .iter()
-                .find(|f| f.principal.as_ref() == Some(p) && (f.id == "proxy-missing" || f.id == "proxy-differs"))
-                .map(|f| (p, f))
-        })
-        .collect();
+    let targets: Vec<(&Principal, &crate::case::model::Finding)> =
+        [Principal::LocalSystem, Principal::LocalService]
+            .iter()
+            .filter_map(|p| {
+                report
+                    .findings
+                    .iter()
+                    .find(|f| {
+                        f.principal.as_ref() == Some(p)
+                            && (f.id == "proxy-missing" || f.id == "proxy-differs")
+                    })
+                    .map(|f| (p, f))
+            })
+            .collect();
     if targets.is_empty() {
         return Err(Refusal::NothingToFix);
     }
@@ -138,7 +144,9 @@ fn file(name: &'static str, bytes: Vec<u8>) -> FixFile {
 
 /// Windows line ends for the scripts and the README.
 fn crlf(text: &str) -> Vec<u8> {
-    text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
 }
 
 fn short_key(c: &Change) -> String {
@@ -203,7 +211,12 @@ fn readme(case: &str, changes: &[Change]) -> String {
          These files copy the current user's DefaultConnectionSettings to:\n\n"
     );
     for c in changes {
-        s.push_str(&format!("  - {} ({}): {}\n", c.principal.label(), c.finding, short_key(c)));
+        s.push_str(&format!(
+            "  - {} ({}): {}\n",
+            c.principal.label(),
+            c.finding,
+            short_key(c)
+        ));
     }
     s.push_str(
         "\nSteps (on the domain controller):\n\n\

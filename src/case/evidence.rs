@@ -2,7 +2,10 @@
 //! One adapter per artifact kind; the rules only ever see [`Observation`]s.
 
 use crate::artifact::{Artifact, Content};
+use crate::formats::probe_capture::ProbeObservation;
+use crate::formats::reg_compare::{CompareResult, EntryKind, RegCompareCapture, Side};
 use crate::formats::reg_export::RegExport;
+use crate::formats::reg_query::RegQueryCapture;
 
 use super::model::EvidenceRef;
 use super::principals::{owner_of_key, principal_from_file_name, Principal};
@@ -134,7 +137,31 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
                 });
             }
         }
-        Content::RegCompare(_) | Content::RegQuery(_) | Content::Netsh(_) | Content::ProbeCapture(_) => {}
+        Content::RegCompare(c) => {
+            from_reg_compare(file, c, &mut out);
+            probes(file, &c.probe_observations, &mut out);
+        }
+        Content::RegQuery(q) => {
+            from_reg_query(file, q, &mut out);
+            probes(file, &q.probe_observations, &mut out);
+        }
+        Content::Netsh(n) => {
+            let v = &n.winhttp;
+            if v.shown {
+                out.push(Observation {
+                    principal: Some(Principal::Winhttp),
+                    user: None,
+                    fact: Fact::WinHttpText {
+                        direct: v.direct,
+                        proxy: v.proxy.clone(),
+                        bypass: v.bypass.clone(),
+                    },
+                    at: EvidenceRef::new(file, v.line),
+                });
+            }
+            probes(file, &n.probe_observations, &mut out);
+        }
+        Content::ProbeCapture(p) => probes(file, &p.observations, &mut out),
         Content::None {} => {}
     }
     out
@@ -301,4 +328,253 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
 /// The principal a capture without keys speaks of, from its file name; None = unknown account.
 pub fn fallback_principal(file: &str) -> Option<Principal> {
     principal_from_file_name(file)
+}
+
+const DCS: &str = "DefaultConnectionSettings";
+
+fn probes(file: &str, observations: &[ProbeObservation], out: &mut Vec<Observation>) {
+    for o in observations {
+        out.push(Observation {
+            principal: None,
+            user: None,
+            fact: Fact::ProbeCaptured {
+                status: o.status,
+                text: o.text.clone(),
+            },
+            at: EvidenceRef::new(file, o.line),
+        });
+    }
+}
+
+/// The service account side of a comparison (the side that is not the current user).
+fn service_side(left: Option<&str>, right: Option<&str>) -> Option<Principal> {
+    let owner = |k: Option<&str>| k.and_then(owner_of_key).map(|o| o.principal);
+    match (owner(left), owner(right)) {
+        (_, Some(p)) if p != Principal::CurrentUser => Some(p),
+        (Some(p), _) if p != Principal::CurrentUser => Some(p),
+        _ => None,
+    }
+}
+
+fn from_reg_compare(file: &str, capture: &RegCompareCapture, out: &mut Vec<Observation>) {
+    for c in &capture.comparisons {
+        if c.value
+            .as_deref()
+            .is_some_and(|v| !v.eq_ignore_ascii_case(DCS))
+        {
+            continue;
+        }
+        let values: Vec<_> = c
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Value && e.name.eq_ignore_ascii_case(DCS))
+            .collect();
+        let side = service_side(c.left.as_deref(), c.right.as_deref())
+            .or_else(|| {
+                values
+                    .iter()
+                    .filter_map(|e| owner_of_key(&e.key))
+                    .map(|o| o.principal)
+                    .find(|p| *p != Principal::CurrentUser)
+            })
+            .or_else(|| fallback_principal(file));
+        let at = EvidenceRef::new(file, c.line.max(1));
+        for e in &values {
+            let Some(owner) = owner_of_key(&e.key) else {
+                continue;
+            };
+            let fact = if e.truncated {
+                Fact::TruncatedBlob {
+                    detail: "the hex data of the value line is cut".to_string(),
+                }
+            } else {
+                Fact::ConnectionBlob {
+                    bytes: e.bytes.clone(),
+                }
+            };
+            out.push(Observation {
+                principal: Some(owner.principal.clone()),
+                user: owner.user.clone(),
+                fact,
+                at: EvidenceRef::new(file, e.line),
+            });
+            // `=` lines print one side: the other side holds the same bytes.
+            if e.side == Side::Both && owner.principal == Principal::CurrentUser {
+                if let Some(p) = &side {
+                    out.push(Observation {
+                        principal: Some(p.clone()),
+                        user: None,
+                        fact: Fact::ConnectionBlob {
+                            bytes: e.bytes.clone(),
+                        },
+                        at: EvidenceRef::new(file, e.line),
+                    });
+                }
+            }
+        }
+        let verdict = match c.result {
+            Some(CompareResult::Missing) => {
+                match &side {
+                    Some(p) => out.push(Observation {
+                        principal: Some(p.clone()),
+                        user: None,
+                        fact: Fact::Missing {
+                            how: "reg compare: unable to find the specified registry key or value"
+                                .to_string(),
+                        },
+                        at,
+                    }),
+                    None => out.push(Observation {
+                        principal: None,
+                        user: None,
+                        fact: Fact::Unattributed {
+                            what: "reg compare not-found error".to_string(),
+                        },
+                        at,
+                    }),
+                }
+                continue;
+            }
+            Some(CompareResult::Identical) => CompareVerdict::Identical,
+            Some(CompareResult::Different) => CompareVerdict::Different,
+            _ => continue,
+        };
+        if values.iter().any(|e| !e.truncated) {
+            continue;
+        }
+        match &side {
+            Some(p) => out.push(Observation {
+                principal: Some(p.clone()),
+                user: None,
+                fact: Fact::CompareVerdict {
+                    result: verdict,
+                    against: Some(Principal::CurrentUser),
+                },
+                at,
+            }),
+            None => out.push(Observation {
+                principal: None,
+                user: None,
+                fact: Fact::Unattributed {
+                    what: "reg compare result".to_string(),
+                },
+                at,
+            }),
+        }
+    }
+}
+
+/// The first registry path named in an echoed command (`reg query "HKU\S-1-5-18\..." /v ...`).
+fn key_in_command(command: &str) -> Option<String> {
+    let lower = command.to_ascii_lowercase();
+    let start = ["\"hk", " hk", "registry::hk"]
+        .iter()
+        .filter_map(|p| lower.find(p).map(|i| i + p.len() - 2))
+        .min()?;
+    let rest = command.get(start..)?;
+    let end = rest
+        .find(['"', '\''])
+        .unwrap_or_else(|| rest.find(" /").unwrap_or(rest.len()));
+    Some(rest.get(..end)?.trim().to_string())
+}
+
+fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observation>) {
+    let commanded = capture
+        .commands
+        .iter()
+        .find_map(|c| key_in_command(&c.command).map(|k| (k, c.line)));
+    for key in &capture.keys {
+        if key.listed_only {
+            continue;
+        }
+        let path = if key.path.is_empty() {
+            commanded.as_ref().map(|c| c.0.clone()).unwrap_or_default()
+        } else {
+            key.path.clone()
+        };
+        let owner = owner_of_key(&path);
+        let mut has_dcs = false;
+        for v in &key.values {
+            let is_dcs = v.name.eq_ignore_ascii_case(DCS);
+            has_dcs |= is_dcs;
+            let at = EvidenceRef::new(file, v.line);
+            if v.truncated {
+                let principal = owner
+                    .as_ref()
+                    .map(|o| o.principal.clone())
+                    .or_else(|| fallback_principal(file));
+                out.push(Observation {
+                    principal,
+                    user: owner.as_ref().and_then(|o| o.user.clone()),
+                    fact: Fact::TruncatedBlob {
+                        detail: format!("{} is shown cut", v.name),
+                    },
+                    at,
+                });
+                continue;
+            }
+            let Some(bytes) = v.bytes.as_deref() else {
+                continue;
+            };
+            if let Some((principal, user, fact)) = value_fact(&path, &v.name, v.value_type, bytes) {
+                out.push(Observation {
+                    principal: Some(principal),
+                    user,
+                    fact,
+                    at,
+                });
+            } else if is_dcs && owner.is_none() {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::Unattributed {
+                        what: "DefaultConnectionSettings of an unknown key".to_string(),
+                    },
+                    at,
+                });
+            }
+        }
+        if !has_dcs && classify_key(&path) == KeyRole::Connections && !key.values.is_empty() {
+            if let Some(o) = owner.filter(|o| o.principal != Principal::Machine) {
+                out.push(Observation {
+                    principal: Some(o.principal),
+                    user: o.user,
+                    fact: Fact::Missing {
+                        how:
+                            "reg query lists the Connections key without DefaultConnectionSettings"
+                                .to_string(),
+                    },
+                    at: EvidenceRef::new(file, key.line),
+                });
+            }
+        }
+    }
+    if capture.error_kind == Some(crate::formats::reg_compare::ErrorKind::NotFound) {
+        let line = commanded.as_ref().map_or(1, |c| c.1);
+        let principal = commanded
+            .as_ref()
+            .and_then(|c| owner_of_key(&c.0))
+            .map(|o| o.principal)
+            .or_else(|| fallback_principal(file));
+        let at = EvidenceRef::new(file, line);
+        match principal {
+            Some(p) => out.push(Observation {
+                principal: Some(p),
+                user: None,
+                fact: Fact::Missing {
+                    how: "reg query: unable to find the specified registry key or value"
+                        .to_string(),
+                },
+                at,
+            }),
+            None => out.push(Observation {
+                principal: None,
+                user: None,
+                fact: Fact::Unattributed {
+                    what: "reg query not-found error".to_string(),
+                },
+                at,
+            }),
+        }
+    }
 }

@@ -25,7 +25,12 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
     for s in &merged.skipped {
         ctx.warn(&format!("{}: {}", s.name, s.reason));
     }
-    let assembled = case::assemble(&merged, &AnalyzeOptions { max_file: limits.max_file });
+    let assembled = case::assemble(
+        &merged,
+        &AnalyzeOptions {
+            max_file: limits.max_file,
+        },
+    );
     let (report, resolved) = case::judge_with_settings(assembled, Vec::new());
     let plan = match fix::plan(&report, &resolved) {
         Ok(p) => p,
@@ -49,7 +54,11 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
     if !args.dry_run {
         if let Err(msg) = write_files(&args.out, &plan, args.force) {
             ctx.warn(&format!("fix: {msg}"));
-            return if msg.starts_with("refusing") { EXIT_FINDING } else { EXIT_INPUT };
+            return if msg.starts_with("refusing") {
+                EXIT_FINDING
+            } else {
+                EXIT_INPUT
+            };
         }
     }
     print_summary(args, &plan);
@@ -58,7 +67,10 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
 
 fn write_files(dir: &Path, plan: &FixPlan, force: bool) -> Result<(), String> {
     if dir.exists() && !dir.is_dir() {
-        return Err(format!("{} exists and is not a directory", input::display_name(dir)));
+        return Err(format!(
+            "{} exists and is not a directory",
+            input::display_name(dir)
+        ));
     }
     if !force {
         let existing: Vec<String> = plan
@@ -78,7 +90,8 @@ fn write_files(dir: &Path, plan: &FixPlan, force: bool) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", input::display_name(dir)))?;
     for f in &plan.files {
         let path = dir.join(f.name);
-        std::fs::write(&path, &f.bytes).map_err(|e| format!("{}: {e}", input::display_name(&path)))?;
+        std::fs::write(&path, &f.bytes)
+            .map_err(|e| format!("{}: {e}", input::display_name(&path)))?;
     }
     Ok(())
 }
