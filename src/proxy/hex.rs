@@ -1,7 +1,8 @@
 //! Lenient hex input for `decode`: what support engineers paste from `.reg` files, `reg query`
 //! and e-mails. Accepts spaces, commas, `hex:`/`hex(3):` and `0x` prefixes, `\` line
 //! continuations, upper or lower case, a leading `"Name"=` (a `.reg` line) and the
-//! `Name    REG_BINARY    ` columns of `reg query`. Anything else is refused with its position.
+//! `Name    REG_BINARY    ` columns of `reg query`; key lines (`HKEY_…`, `[…]`), `.reg`
+//! headers and `;` comments are skipped. Anything else is refused with its position.
 
 use thiserror::Error;
 
@@ -48,9 +49,17 @@ pub fn parse_hex(input: &str) -> Result<Vec<u8>, HexError> {
     Ok(out)
 }
 
-/// Where the hex data starts on a line: after `"Name"=` / `@=` or after `REG_BINARY`.
+/// Where the hex data starts on a line: after `"Name"=` / `@=` or after `REG_BINARY`; the
+/// end of the line for the key, header and comment lines of pasted `reg query` / `.reg` text.
 fn content_start(chars: &[char]) -> usize {
     let lower: String = chars.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let trimmed = lower.trim_start();
+    if ["hkey_", "[", ";", "windows registry editor", "regedit4"]
+        .iter()
+        .any(|p| trimmed.starts_with(p))
+    {
+        return chars.len();
+    }
     if let Some(i) = lower.find("reg_binary") {
         return lower.get(..i).map_or(0, |p| p.chars().count()) + "reg_binary".len();
     }
@@ -133,6 +142,10 @@ fn parse_line(
         let skip = prefix_len(token);
         let digits_start = i + skip;
         let digits = chars.get(digits_start..end).unwrap_or(&[]);
+        if skip == 2 && digits.is_empty() {
+            // A lone `0x` is not a byte.
+            return Err(bad(i + 1, chars.get(i + 1).copied().unwrap_or('x')));
+        }
         if let Some(k) = digits.iter().position(|c| !c.is_ascii_hexdigit()) {
             return Err(bad(digits_start + k, digits[k]));
         }
@@ -192,6 +205,8 @@ mod tests {
             "@=hex(3):46,00,00,00,0a,ff",
             "    DefaultConnectionSettings    REG_BINARY    460000000AFF",
             "0x46 0x00 0x00 0x00 0x0a 0xff",
+            "\r\nHKEY_CURRENT_USER\\Software\r\n    DefaultConnectionSettings    REG_BINARY    460000000AFF\r\n\r\n",
+            "Windows Registry Editor Version 5.00\n\n[HKEY_CURRENT_USER\\X]\n; c\n\"A\"=hex:46,00,00,00,0a,ff\n",
             "  46,00,00,00,\t0a,ff,  ",
         ] {
             assert_eq!(parse_hex(input).as_ref(), Ok(&want), "{input:?}");
@@ -225,6 +240,18 @@ mod tests {
         let e = parse_hex("{70, 0, 0, 0...}").unwrap_err();
         assert!(matches!(e, HexError::BadChar { found: '{', .. }), "{e:?}");
         // Text after a continuation backslash.
+        let e = parse_hex("46,0x,00").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                HexError::BadChar {
+                    found: 'x',
+                    column: 5,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         let e = parse_hex("46,\\ 00").unwrap_err();
         assert!(
             matches!(
@@ -247,5 +274,28 @@ mod tests {
         ));
         assert_eq!(parse_hex(""), Err(HexError::Empty));
         assert_eq!(parse_hex("hex: , \\\n"), Err(HexError::Empty));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prop_never_panics(s in "\\PC{0,200}") {
+            let _ = parse_hex(&s);
+        }
+
+        #[test]
+        fn prop_reg_style_round_trip(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..200), upper in proptest::prelude::any::<bool>()) {
+            let mut text = String::from("hex:");
+            for (i, x) in b.iter().enumerate() {
+                let h = if upper { format!("{x:02X}") } else { format!("{x:02x}") };
+                text.push_str(&h);
+                if i + 1 < b.len() {
+                    text.push(',');
+                    if i % 20 == 19 {
+                        text.push_str("\\\r\n  ");
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(parse_hex(&text), Ok(b));
+        }
     }
 }

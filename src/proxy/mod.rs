@@ -219,6 +219,40 @@ impl EffectiveSettings {
         }
     }
 
+    /// From the plain `Internet Settings` values (see [`plain::PlainValues::to_effective`]).
+    pub fn from_plain(values: &plain::PlainValues) -> EffectiveSettings {
+        values.to_effective()
+    }
+
+    /// The flags a WinINet blob needs to express these settings (0x01 always set, as the UI
+    /// does; the raw flags when the source had them).
+    pub fn wininet_flags(&self) -> u32 {
+        if let (Some(f), SettingsSource::Blob) = (self.flags, self.source) {
+            return f;
+        }
+        let mut f = wininet::FLAG_DIRECT;
+        if self.proxy_enabled {
+            f |= wininet::FLAG_PROXY;
+        }
+        if self.auto_config_url_enabled {
+            f |= wininet::FLAG_AUTO_PROXY_URL;
+        }
+        if self.auto_detect {
+            f |= wininet::FLAG_AUTO_DETECT;
+        }
+        f
+    }
+
+    /// A fresh 0x46 WinINet blob carrying these settings (for remediation files).
+    pub fn to_connection_settings(&self) -> ConnectionSettings {
+        ConnectionSettings::new(
+            self.wininet_flags(),
+            self.proxy_server.as_deref().unwrap_or(""),
+            self.bypass_list.as_deref().unwrap_or(""),
+            self.auto_config_url.as_deref().unwrap_or(""),
+        )
+    }
+
     /// From `netsh winhttp show proxy`: `proxy` `None` (or `(none)`) = direct access.
     pub fn from_netsh(proxy: Option<&str>, bypass: Option<&str>) -> EffectiveSettings {
         let proxy = proxy
@@ -475,6 +509,17 @@ mod tests {
         let e = EffectiveSettings::from(&w);
         assert_eq!(e.source, SettingsSource::WinHttp);
         assert_eq!(e.proxy_server.as_deref(), Some("wp:80"));
+    }
+
+    #[test]
+    fn to_blob_and_back() {
+        let n = EffectiveSettings::from_netsh(Some("proxy:8080"), Some("<local>"));
+        let b = n.to_connection_settings();
+        assert_eq!(b.flags, 0x03);
+        let back = EffectiveSettings::from(&b);
+        assert!(compare_effective(&n, &back).equivalent);
+        let user = EffectiveSettings::from(&ConnectionSettings::new(0x0B, "p:80", "", "x"));
+        assert_eq!(user.to_connection_settings().flags, 0x0B);
     }
 
     #[test]

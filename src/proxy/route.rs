@@ -106,8 +106,18 @@ pub fn parse_url(url: &str) -> Option<UrlParts> {
     })
 }
 
-/// The route a request to `url` takes under `settings`.
+/// The route a request to `url` takes under `settings` (for settings decoded from a
+/// malformed blob the reason says they are incomplete).
 pub fn route(settings: &EffectiveSettings, url: &str) -> Route {
+    let mut r = route_inner(settings, url);
+    if settings.incomplete {
+        r.reason
+            .push_str(" (the value is malformed: judged on the fields decoded before the error)");
+    }
+    r
+}
+
+fn route_inner(settings: &EffectiveSettings, url: &str) -> Route {
     let wpad_note = if settings.auto_detect {
         " (auto-detect is also on: a WPAD script found on the network would be used first)"
     } else {

@@ -732,6 +732,45 @@ pub fn flags_in_words(flags: u32) -> String {
     }
 }
 
+/// `AUTO_PROXY_FLAG_*` bits of the trailer in words (`USER_SET, DETECTION_RUN`, ...).
+pub fn autodiscovery_flags_in_words(flags: u32) -> String {
+    const NAMES: [(u32, &str); 7] = [
+        (0x01, "USER_SET"),
+        (0x02, "ALWAYS_DETECT"),
+        (0x04, "DETECTION_RUN"),
+        (0x08, "MIGRATED"),
+        (0x10, "DONT_CACHE_PROXY_RESULT"),
+        (0x20, "CACHE_INIT_RUN"),
+        (0x40, "DETECTION_SUSPECT"),
+    ];
+    let mut parts: Vec<String> = NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| (*n).to_string())
+        .collect();
+    if flags & !0x7F != 0 {
+        parts.push(format!("unknown 0x{:X}", flags & !0x7F));
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A narrow string for people: printable ASCII as is, every other byte as `\xNN`.
+pub fn display_bytes(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if (0x20..0x7F).contains(&b) {
+            s.push(char::from(b));
+        } else {
+            s.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    s
+}
+
 impl Serialize for ConnectionSettings {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
