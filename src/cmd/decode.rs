@@ -1,11 +1,342 @@
-//! `decode` subcommand. STUB: not implemented yet.
+//! `decode HEX`: one proxy blob (WinINet or WinHTTP) from hex to its fields, the contract's
+//! JSON or a table for support engineers (flags in words, strings, the sensor's route).
+//!
+//! Exit codes: 0 decoded (also a malformed blob: its decoded fields are shown and stderr
+//! says what is wrong), 2 input rejected (bad hex, unreadable stdin), 3 usage.
 
-use crate::cli::DecodeArgs;
+use std::io::{self, Read, Write};
 
-use super::Context;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::cli::{DecodeArgs, Format};
+use crate::proxy::hex::parse_hex;
+use crate::proxy::route::{route, Route};
+use crate::proxy::winhttp::WinHttpSettings;
+use crate::proxy::wininet::{
+    autodiscovery_flags_in_words, display_bytes, flags_in_words, ConnectionSettings, Field,
+    TrailerField, VERSION_IE5, VERSION_IE7,
+};
+use crate::proxy::{sensor_endpoint_url, ProxyValue, RawString};
+use crate::text::escape_control;
+
+use super::{Context, EXIT_INPUT, EXIT_USAGE};
+
+/// Largest hex text read from stdin (a blob is at most a few KiB).
+const MAX_STDIN: u64 = 16 * 1024 * 1024;
+
+/// The route of one endpoint under the decoded settings (an extra JSON field).
+#[derive(Debug, Serialize)]
+struct EndpointRoute {
+    url: String,
+    #[serde(flatten)]
+    route: Route,
+}
+
+/// The decode JSON: the contract's fields plus `routes`.
+#[derive(Debug, Serialize)]
+struct DecodeOutput<'a> {
+    #[serde(flatten)]
+    value: &'a ProxyValue,
+    routes: Vec<EndpointRoute>,
+}
 
 pub fn run(ctx: &Context, args: &DecodeArgs) -> u8 {
-    let _ = args;
-    ctx.warn("decode: not implemented yet");
-    super::EXIT_USAGE
+    let text = if args.hex == "-" {
+        let mut s = String::new();
+        match io::stdin().lock().take(MAX_STDIN).read_to_string(&mut s) {
+            Ok(_) => s,
+            Err(e) => {
+                ctx.warn(&format!("decode: cannot read stdin: {e}"));
+                return EXIT_INPUT;
+            }
+        }
+    } else {
+        args.hex.clone()
+    };
+    let bytes = match parse_hex(&text) {
+        Ok(b) => b,
+        Err(e) => {
+            ctx.warn(&format!("decode: {e}"));
+            return EXIT_INPUT;
+        }
+    };
+    let value = ProxyValue::decode(&bytes, args.value_name.as_deref());
+    let settings = value.effective();
+    let routes: Vec<EndpointRoute> = [
+        sensor_endpoint_url(None),
+        crate::PROCESSOR_ENDPOINT_URL.to_string(),
+    ]
+    .into_iter()
+    .map(|url| EndpointRoute {
+        route: route(&settings, &url),
+        url,
+    })
+    .collect();
+    let out = DecodeOutput {
+        value: &value,
+        routes,
+    };
+    let rendered = match ctx.auto_format(args.format) {
+        Format::Json => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
+        Format::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),
+        Format::Table => Ok(table(&out)),
+        other => {
+            ctx.warn(&format!(
+                "decode: --format {other:?} is not supported (table, json or jsonl)"
+            ));
+            return EXIT_USAGE;
+        }
+    };
+    let rendered = match rendered {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.warn(&format!("decode: {e}"));
+            return EXIT_INPUT;
+        }
+    };
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(rendered.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            ctx.warn(&format!("decode: {e}"));
+        }
+        return EXIT_INPUT;
+    }
+    report_malformed(ctx, &value);
+    0
+}
+
+/// Tells stderr when the blob is malformed (the output still shows what was decoded).
+fn report_malformed(ctx: &Context, value: &ProxyValue) {
+    let (error, field) = match value {
+        ProxyValue::WinInet(s) => (s.error, s.error_field.map(Field::name)),
+        ProxyValue::WinHttp(s) => (s.error, s.error_field.map(|f| f.name())),
+    };
+    if let Some(e) = error {
+        ctx.warn(&format!(
+            "decode: the blob is malformed ({e} at {}); the fields before it are shown",
+            field.unwrap_or("?")
+        ));
+    }
+}
+
+fn table(out: &DecodeOutput<'_>) -> String {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    match out.value {
+        ProxyValue::WinInet(s) => wininet_rows(s, &mut rows),
+        ProxyValue::WinHttp(s) => winhttp_rows(s, &mut rows),
+    }
+    for (r, name) in out
+        .routes
+        .iter()
+        .zip(["Route (sensor)", "Route (processor)"])
+    {
+        rows.push((
+            name.to_string(),
+            format!("{}: {}\n{}", r.url, r.route.summary(), r.route.reason),
+        ));
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["Field", "Value"]);
+    if t.width().is_none() {
+        t.set_width(120);
+    }
+    for (k, v) in rows {
+        let v: Vec<String> = v.lines().map(|l| escape_control(l).into_owned()).collect();
+        t.add_row(vec![k, v.join("\n")]);
+    }
+    format!("{t}\n")
+}
+
+fn shown(s: &RawString, enabled: Option<bool>) -> String {
+    let body = if s.is_empty() {
+        "(empty)".to_string()
+    } else {
+        display_bytes(s.bytes())
+    };
+    match enabled {
+        Some(false) if !s.is_empty() => format!("{body}  (stored, not enabled)"),
+        _ => body,
+    }
+}
+
+fn wininet_rows(s: &ConnectionSettings, rows: &mut Vec<(String, String)>) {
+    let mut push = |k: &str, v: String| rows.push((k.to_string(), v));
+    push(
+        "Value kind",
+        "WinINet connection settings (DefaultConnectionSettings layout)".into(),
+    );
+    push("Length", format!("{} bytes", s.length()));
+    if s.decoded(Field::Version) {
+        let what = match s.version {
+            VERSION_IE7 => "IE7+ layout",
+            VERSION_IE5 => "IE5/IE6 layout",
+            v if v < VERSION_IE5 => "unknown tag below 0x3C: .NET ignores the blob",
+            _ => "unknown tag, decoded with the 0x46 layout",
+        };
+        push("Version", format!("0x{:02X} ({what})", s.version));
+    }
+    if s.decoded(Field::Counter) {
+        push(
+            "Counter",
+            format!("{} (change counter, never part of the settings)", s.counter),
+        );
+    }
+    if s.decoded(Field::Flags) {
+        push(
+            "Flags",
+            format!("0x{:02X}: {}", s.flags, flags_in_words(s.flags)),
+        );
+    }
+    if s.decoded(Field::ProxyServer) {
+        push(
+            "Proxy server",
+            crate::proxy::redact(&shown(&s.proxy_server, Some(s.proxy_enabled()))).into_owned(),
+        );
+    }
+    if s.decoded(Field::BypassList) {
+        push(
+            "Bypass list",
+            shown(&s.bypass_list, Some(s.proxy_enabled())),
+        );
+    }
+    if s.decoded(Field::AutoConfigUrl) {
+        push(
+            "PAC URL",
+            shown(&s.auto_config_url, Some(s.auto_config_url_enabled())),
+        );
+    }
+    if let Some(t) = &s.trailer {
+        let d = |f: TrailerField| t.error_field.is_none_or(|e| f < e);
+        if d(TrailerField::AutodiscoveryFlags) {
+            push(
+                "Autodiscovery flags",
+                format!(
+                    "0x{:X}: {}",
+                    t.autodiscovery_flags,
+                    autodiscovery_flags_in_words(t.autodiscovery_flags)
+                ),
+            );
+        }
+        if d(TrailerField::LastKnownGoodAutoConfigUrl) {
+            push(
+                "Last known good PAC URL",
+                shown(&t.last_known_good_auto_config_url, None),
+            );
+        }
+        if d(TrailerField::LastDetectTime) {
+            push(
+                "Last detection",
+                t.last_detect_time_iso().unwrap_or_else(|| "never".into()),
+            );
+        }
+        if d(TrailerField::DetectedIpv4) {
+            let ips: Vec<String> = t.detected_ipv4.iter().map(|a| a.to_string()).collect();
+            push(
+                "Detected IPv4",
+                if ips.is_empty() {
+                    "(none)".into()
+                } else {
+                    ips.join(", ")
+                },
+            );
+        }
+        if d(TrailerField::AutoConfigSecondaryUrl) {
+            push(
+                "Secondary PAC URL",
+                shown(&t.auto_config_secondary_url, None),
+            );
+        }
+        if d(TrailerField::AutoConfigReloadDelayMins) {
+            push(
+                "PAC reload delay",
+                format!("{} min", t.auto_config_reload_delay_mins),
+            );
+        }
+        if let Some(keys) = &t.network_keys {
+            let list: Vec<String> = keys
+                .iter()
+                .map(|k| match (k.address(), k.scope_id()) {
+                    (Some(a), Some(sc)) => format!("{a} (scope {sc})"),
+                    (Some(a), None) => a.to_string(),
+                    (None, _) => format!("family {}", k.family()),
+                })
+                .collect();
+            push(
+                "Network keys",
+                if list.is_empty() {
+                    "(none)".into()
+                } else {
+                    list.join("\n")
+                },
+            );
+        }
+        if !t.extra.is_empty() {
+            push("Extra bytes", format!("{}", t.extra.len()));
+        }
+        if let (Some(e), Some(f)) = (t.error, t.error_field) {
+            push("Trailer error", format!("{e} at {} (not fatal)", f.name()));
+        }
+    } else if s.error.is_none() {
+        push("Trailer", "(none)".into());
+    }
+    if let (Some(e), Some(f)) = (s.error, s.error_field) {
+        push(
+            "ERROR",
+            format!("{e} at {}: fields from there on are missing", f.name()),
+        );
+    }
+    for w in s.warnings() {
+        push("Warning", w.message);
+    }
+}
+
+fn winhttp_rows(s: &WinHttpSettings, rows: &mut Vec<(String, String)>) {
+    use crate::proxy::winhttp::WinHttpField as F;
+    let mut push = |k: &str, v: String| rows.push((k.to_string(), v));
+    push(
+        "Value kind",
+        "WinHTTP default proxy (WinHttpSettings)".into(),
+    );
+    push("Length", format!("{} bytes", s.length()));
+    if s.decoded(F::Version) {
+        push("Version", format!("0x{:02X}", s.version));
+    }
+    if s.decoded(F::Counter) {
+        push("Counter", s.counter.to_string());
+    }
+    if s.decoded(F::Flags) {
+        let words = match (s.direct(), s.proxy_enabled()) {
+            (_, true) => "named proxy",
+            (true, false) => "direct access (no proxy server)",
+            (false, false) => "none",
+        };
+        push("Flags", format!("0x{:02X}: {words}", s.flags));
+    }
+    if s.decoded(F::ProxyServer) {
+        push(
+            "Proxy server",
+            crate::proxy::redact(&shown(&s.proxy_server, Some(s.proxy_enabled()))).into_owned(),
+        );
+    }
+    if s.decoded(F::BypassList) {
+        push(
+            "Bypass list",
+            shown(&s.bypass_list, Some(s.proxy_enabled())),
+        );
+    }
+    if let (Some(e), Some(f)) = (s.error, s.error_field) {
+        push(
+            "ERROR",
+            format!("{e} at {}: fields from there on are missing", f.name()),
+        );
+    }
+    for w in s.warnings() {
+        push("Warning", w.message);
+    }
 }
