@@ -250,7 +250,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
             "Change the sensor proxy with the sensor installer or deployment tool, not in the registry".to_string(),
             vec![at.clone()],
         ));
-        let eff = settings::from_winhttp_text(false, Some(url), None);
+        let eff = settings::from_sensor_proxy(url);
         resolved.effective.insert(Principal::Sensor, eff);
         resolved.states.insert(Principal::Sensor, State::Configured);
         principals.insert(
@@ -1012,7 +1012,7 @@ mod tests {
             vec![("proxy-differs".into(), Some("local_system"))]
         );
         assert_eq!(r.principals["local_system"].state, State::Direct);
-        assert!(r.findings[0].title.contains("proxy enabled"));
+        assert!(r.findings[0].title.contains("proxy_enabled"));
     }
 
     #[test]
