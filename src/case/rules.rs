@@ -705,7 +705,6 @@ fn compare_account(
     cu_blob: Option<&(Vec<u8>, EvidenceRef)>,
     cu_evidence: &[EvidenceRef],
 ) {
-    let sid = p.sid().unwrap_or("");
     // Outcome per piece of evidence: (kind, evidence, what differs).
     #[derive(PartialEq, Clone, Copy, Debug)]
     enum Outcome {
