@@ -793,7 +793,7 @@ fn compare_account(
             Severity::Error,
             Some(p.clone()),
             format!(
-                "{} ({sid}) does not use the current user's proxy settings: {what}",
+                "{} does not use the current user's proxy settings: {what}",
                 p.label()
             ),
             format!("Copy the proxy setting across: {COPY_STEP}"),
