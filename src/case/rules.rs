@@ -286,7 +286,17 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
         } else {
             acc.blobs.last().cloned()
         };
-        if let Some((bytes, at, user)) = chosen {
+        let service = matches!(p, Principal::LocalSystem | Principal::LocalService);
+        if service && !acc.missing.is_empty() {
+            // Conflicting evidence never resolves to the reassuring file: missing stands.
+            report.state = State::Missing;
+            report.summary = if acc.blobs.is_empty() {
+                "no DefaultConnectionSettings".to_string()
+            } else {
+                "no DefaultConnectionSettings (another upload shows one: see evidence-conflict)"
+                    .to_string()
+            };
+        } else if let Some((bytes, at, user)) = chosen {
             let eff = settings::from_blob(&bytes);
             report.state = state_of(&eff, &p);
             report.summary = eff.summary();
@@ -661,6 +671,11 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
         ));
     }
 
+    let ctx_verdicts: BTreeMap<Principal, bool> = ctx
+        .accounts
+        .iter()
+        .map(|(p, a)| (p.clone(), !a.verdicts.is_empty()))
+        .collect();
     // Order: errors first, then warnings, then info; stable within a severity.
     let mut findings = ctx.findings;
     let sensor_first = findings
@@ -672,9 +687,14 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
         findings.insert(0, h);
     }
 
+    // Known: a state, or a comparison verdict (identical under /od shows no content but
+    // does say the account equals the current user).
     let ls_known = [Principal::LocalSystem, Principal::LocalService]
         .iter()
-        .any(|p| resolved.states.get(p).is_some_and(|s| *s != State::Unknown));
+        .any(|p| {
+            resolved.states.get(p).is_some_and(|s| *s != State::Unknown)
+                || ctx_verdicts.get(p).is_some_and(|v| *v)
+        });
     let machine_known = machine_wide && resolved.effective.contains_key(&Principal::Machine);
     let verdict = if findings.iter().any(|f| f.severity == Severity::Error) {
         Verdict::Misconfigured
