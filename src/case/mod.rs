@@ -36,11 +36,15 @@ pub struct ProbeEvidence {
     pub detail: serde_json::Value,
 }
 
-/// One distinct route some accounts would take to the endpoint (a static proxy, or direct).
+/// How one account would reach the endpoint, as far as static settings tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteToProbe {
-    pub proxy: Option<String>,
-    pub principals: Vec<Principal>,
+pub enum RouteToProbe {
+    /// No proxy for the endpoint (none set, or the endpoint is bypassed).
+    Direct,
+    /// Through this static proxy (`http://host:port`).
+    Proxy(String),
+    /// A PAC script or WPAD decides on the customer's machine: not reproducible here.
+    NotProbeable(String),
 }
 
 /// Parses every upload of a case and gathers what each says.
@@ -100,11 +104,11 @@ pub fn assemble(input: &CaseInput, options: &AnalyzeOptions) -> Assembled {
     assembled
 }
 
-/// The distinct static routes the service accounts (and the sensor) would take; accounts on
-/// PAC or auto-detect are not probed.
-pub fn routes_to_probe(assembled: &Assembled) -> Vec<RouteToProbe> {
+/// The route of each account the sensor runs as (and the sensor's own proxy), for the probe.
+pub fn routes_to_probe(assembled: &Assembled) -> Vec<(Principal, RouteToProbe)> {
     let (_, resolved) = rules::judge(assembled.clone(), Vec::new());
-    let mut routes: Vec<RouteToProbe> = Vec::new();
+    let endpoint = crate::proxy::SENSOR_ENDPOINT_EXAMPLE;
+    let mut routes = Vec::new();
     for p in [
         Principal::Sensor,
         Principal::LocalSystem,
@@ -113,33 +117,36 @@ pub fn routes_to_probe(assembled: &Assembled) -> Vec<RouteToProbe> {
     ] {
         let state = resolved.states.get(&p).copied().unwrap_or(State::Unknown);
         let eff = match resolved.effective.get(&p) {
-            Some(e) => Some(e.clone()),
-            None if state == State::Missing => None,
+            Some(e) => e.clone(),
+            // A missing value means the untouched default: direct.
+            None if state == State::Missing => {
+                routes.push((p, RouteToProbe::Direct));
+                continue;
+            }
             None => continue,
         };
-        let proxy = match eff {
-            Some(e) if e.proxy_enabled => {
-                match settings::https_route(&e, "workspacesensorapi.atp.azure.com") {
-                    settings::HttpsRoute::Proxy(p) => Some(proxy_url(&p)),
-                    _ => None,
-                }
+        let route = if eff.proxy_enabled {
+            match settings::https_route(&eff, endpoint) {
+                settings::HttpsRoute::Proxy(proxy) => RouteToProbe::Proxy(proxy_url(&proxy)),
+                _ => RouteToProbe::Direct,
             }
-            Some(e) if e.pac_or_autodetect_only() && !e.is_untouched_default() => continue,
-            _ => None,
+        } else if eff.pac_or_autodetect_only()
+            && !(matches!(p, Principal::LocalSystem | Principal::LocalService)
+                && eff.is_untouched_default())
+        {
+            let why = if eff.pac_enabled {
+                format!("PAC script {} decides the route", eff.auto_config_url)
+            } else {
+                "auto-detect (WPAD) decides the route".to_string()
+            };
+            RouteToProbe::NotProbeable(why)
+        } else {
+            RouteToProbe::Direct
         };
-        match routes.iter_mut().find(|r| r.proxy == proxy) {
-            Some(r) => r.principals.push(p),
-            None => routes.push(RouteToProbe {
-                proxy,
-                principals: vec![p],
-            }),
-        }
+        routes.push((p, route));
     }
     if routes.is_empty() {
-        routes.push(RouteToProbe {
-            proxy: None,
-            principals: Vec::new(),
-        });
+        routes.push((Principal::CurrentUser, RouteToProbe::Direct));
     }
     routes
 }

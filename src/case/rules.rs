@@ -559,6 +559,26 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
 
     // 7. Probes: re-run ones, then captured ones.
     let mut probe_report: Option<CaseProbe> = None;
+    let all_runs: Vec<serde_json::Value> = probes.iter().map(|p| p.detail.clone()).collect();
+    for p in probes.iter().filter(|p| p.outcome == "not_probed") {
+        let who: Vec<&str> = p.principals.iter().map(|x| x.key()).collect();
+        ctx.findings.push(finding(
+            "probe-not-run",
+            Severity::Info,
+            p.principals.first().cloned(),
+            format!(
+                "Not probed for {}: {}",
+                who.join(", "),
+                p.error.clone().unwrap_or_default()
+            ),
+            "Evaluate the PAC script for https://*.atp.azure.com on the DC and probe the proxy it returns with `proxy-triage probe --proxy`".into(),
+            Vec::new(),
+        ));
+    }
+    let probes: Vec<ProbeEvidence> = probes
+        .into_iter()
+        .filter(|p| p.outcome != "not_probed")
+        .collect();
     if !probes.is_empty() {
         let failed: Vec<&ProbeEvidence> =
             probes.iter().filter(|p| p.outcome != "reachable").collect();
@@ -570,7 +590,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
                 status: p.status,
                 outcome: p.outcome.clone(),
                 error: p.error.clone(),
-                runs: probes.iter().map(|p| p.detail.clone()).collect(),
+                runs: all_runs.clone(),
             });
         }
         for p in &probes {

@@ -8,10 +8,13 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::case::model::{AnalysisReport, CaseReport, Severity};
+use crate::case::principals::Principal;
+use crate::case::RouteToProbe;
 use crate::case::{self, ProbeEvidence};
 use crate::cli::{AnalyzeArgs, Format, LimitArgs};
 use crate::input::{self, CaseInput, Limits};
-use crate::probe::{self, ProbeRequest};
+use crate::probe;
+use crate::probe::{probe_routes, Route};
 use crate::report::{self, RenderOptions};
 
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
@@ -96,27 +99,52 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     let analyze_one = |c: &CaseInput| -> CaseReport {
         let assembled = case::assemble(c, &options);
         let probes = if do_probe {
-            case::routes_to_probe(&assembled)
+            let routes: Vec<(String, Route)> = case::routes_to_probe(&assembled)
                 .into_iter()
-                .map(|route| {
-                    let req = ProbeRequest {
-                        url: probe_url.clone(),
-                        proxy: route.proxy.clone(),
-                        ca_cert_pem: ca_cert.clone(),
-                        timeout,
+                .map(|(p, r)| {
+                    let route = match r {
+                        RouteToProbe::Direct => Route::Direct,
+                        RouteToProbe::Proxy(proxy) => Route::Proxy(proxy),
+                        RouteToProbe::NotProbeable(why) => Route::NotProbeable(why),
                     };
-                    let r = probe::probe(&req);
-                    ProbeEvidence {
-                        url: r.url.clone(),
-                        proxy: r.proxy.clone(),
-                        status: r.status,
-                        outcome: serde_json::to_value(r.outcome)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_else(|| "failed".to_string()),
-                        error: r.error.clone(),
-                        principals: route.principals.clone(),
-                        detail: serde_json::to_value(&r).unwrap_or(serde_json::Value::Null),
+                    (p.key().to_string(), route)
+                })
+                .collect();
+            probe_routes(&probe_url, &routes, ca_cert.as_deref(), timeout)
+                .into_iter()
+                .map(|rp| {
+                    let detail = serde_json::to_value(&rp).unwrap_or(serde_json::Value::Null);
+                    let principals = rp
+                        .principals
+                        .iter()
+                        .filter_map(|k| Principal::ALL.iter().find(|p| p.key() == k).cloned())
+                        .collect();
+                    match rp.result {
+                        Some(r) => ProbeEvidence {
+                            url: r.url.clone(),
+                            proxy: r.proxy.clone(),
+                            status: r.status,
+                            outcome: serde_json::to_value(r.outcome)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_else(|| "failed".to_string()),
+                            error: r.error.clone().or_else(|| {
+                                Some(r.explanation.clone()).filter(|e| {
+                                    !e.is_empty() && r.outcome != probe::ProbeOutcome::Reachable
+                                })
+                            }),
+                            principals,
+                            detail,
+                        },
+                        None => ProbeEvidence {
+                            url: probe_url.clone(),
+                            proxy: None,
+                            status: None,
+                            outcome: "not_probed".to_string(),
+                            error: rp.not_probed.clone(),
+                            principals,
+                            detail,
+                        },
                     }
                 })
                 .collect()
