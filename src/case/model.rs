@@ -59,6 +59,18 @@ pub struct PrincipalReport {
     /// For `current_user`: which hive was taken as the reference (HKCU or a user SID).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// For `current_user`: every user hive that carries proxy settings, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserSettings>,
+}
+
+/// One user hive's proxy settings (HKCU or `HKEY_USERS\S-1-5-21-…`).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserSettings {
+    pub user: String,
+    pub state: State,
+    pub summary: String,
+    pub evidence: Vec<EvidenceRef>,
 }
 
 impl PrincipalReport {
@@ -69,6 +81,7 @@ impl PrincipalReport {
             evidence: Vec::new(),
             summary: String::new(),
             reference: None,
+            users: Vec::new(),
         }
     }
 }

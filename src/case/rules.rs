@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::evidence::{CompareVerdict, Fact, Observation, PlainData};
 use super::model::{
     CaseProbe, CaseReport, EvidenceRef, Finding, InputRecord, PrincipalReport, Severity, State,
-    Verdict,
+    UserSettings, Verdict,
 };
 use super::principals::Principal;
 use super::settings::{self, Effective, HttpsRoute};
@@ -129,6 +129,39 @@ fn pick_reference(acc: &Account) -> Option<(Vec<u8>, EvidenceRef, Option<String>
         (_, Some(p)) => Some(p.clone()),
         (Some(h), None) => Some(h.clone()),
         (None, None) => acc.blobs.last().cloned(),
+    }
+}
+
+/// Every user hive with a blob, when there is more than one (the last blob of each wins).
+fn user_hives(acc: &Account) -> Vec<UserSettings> {
+    let mut users: Vec<UserSettings> = Vec::new();
+    for (bytes, at, user) in &acc.blobs {
+        let name = user
+            .clone()
+            .unwrap_or_else(|| "HKEY_CURRENT_USER".to_string());
+        let eff = settings::from_blob(bytes);
+        let entry = UserSettings {
+            user: name.clone(),
+            state: state_of(&eff, &Principal::CurrentUser),
+            summary: eff.summary(),
+            evidence: vec![at.clone()],
+        };
+        match users
+            .iter_mut()
+            .find(|u| u.user.eq_ignore_ascii_case(&name))
+        {
+            Some(u) => {
+                u.evidence.push(at.clone());
+                u.state = entry.state;
+                u.summary = entry.summary;
+            }
+            None => users.push(entry),
+        }
+    }
+    if users.len() > 1 {
+        users
+    } else {
+        Vec::new()
     }
 }
 
@@ -266,6 +299,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
                 evidence: vec![at.clone()],
                 summary: format!("proxy {shown}"),
                 reference: None,
+                users: Vec::new(),
             },
         );
     }
@@ -307,6 +341,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
             }
             report.settings = Some(json);
             if p == Principal::CurrentUser {
+                report.users = user_hives(&acc);
                 report.reference = user.clone();
                 resolved.reference_blob = Some((bytes.clone(), at.clone()));
             }
@@ -1339,5 +1374,50 @@ mod tests {
         assert_eq!(r.findings[0].severity, Severity::Error);
         assert_eq!(r.findings[1].severity, Severity::Info);
         assert_eq!(r.verdict, Verdict::Misconfigured);
+    }
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+    use crate::case::evidence::{Fact, Observation};
+
+    fn blob(flags: u32, proxy: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [0x46u32, 1, flags] {
+            b.extend(v.to_le_bytes());
+        }
+        for s in [proxy, "", ""] {
+            b.extend((s.len() as u32).to_le_bytes());
+            b.extend(s.as_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn the_user_hive_with_a_proxy_is_the_reference_and_all_are_reported() {
+        let o = |user: &str, b: Vec<u8>, line| Observation {
+            principal: Some(Principal::CurrentUser),
+            user: Some(user.to_string()),
+            fact: Fact::ConnectionBlob { bytes: b },
+            at: EvidenceRef::new("users.reg", line),
+        };
+        let (r, resolved) = judge(
+            Assembled {
+                name: "t".into(),
+                inputs: vec![],
+                observations: vec![
+                    o("HKEY_CURRENT_USER", blob(1, ""), 3),
+                    o("S-1-5-21-1-2-3-1104", blob(3, "proxy:8080"), 9),
+                ],
+            },
+            vec![],
+        );
+        let cu = &r.principals["current_user"];
+        assert_eq!(cu.reference.as_deref(), Some("S-1-5-21-1-2-3-1104"));
+        assert_eq!(cu.state, State::Configured);
+        assert_eq!(cu.users.len(), 2);
+        assert_eq!(cu.users[0].state, State::Direct);
+        assert_eq!(resolved.reference_blob.map(|b| b.1.line), Some(9));
     }
 }
