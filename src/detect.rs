@@ -199,23 +199,7 @@ pub fn is_not_found_error(line: &str) -> bool {
 /// `[0A1C:0B2D][2024-03-06T11:42:39]i000: ...`.
 fn looks_like_log_line(line: &str) -> bool {
     let b = line.as_bytes();
-    let digits = |b: &[u8], r: std::ops::Range<usize>| {
-        b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit))
-    };
-    let datetime = |b: &[u8]| {
-        digits(b, 0..4)
-            && b.get(4) == Some(&b'-')
-            && digits(b, 5..7)
-            && b.get(7) == Some(&b'-')
-            && digits(b, 8..10)
-            && matches!(b.get(10), Some(b' ') | Some(b'T'))
-            && digits(b, 11..13)
-            && b.get(13) == Some(&b':')
-            && digits(b, 14..16)
-            && b.get(16) == Some(&b':')
-            && digits(b, 17..19)
-    };
-    if datetime(b) {
+    if text::starts_with_datetime(b) {
         return true;
     }
     // Burn: [hex:hex][YYYY-MM-DDTHH:MM:SS]x000:
@@ -229,7 +213,11 @@ fn looks_like_log_line(line: &str) -> bool {
     let ids_ok = ids.contains(&b':')
         && ids.iter().all(|c| c.is_ascii_hexdigit() || *c == b':')
         && ids.len() >= 3;
-    ids_ok && rest.get(close + 1) == Some(&b'[') && rest.get(close + 2..).is_some_and(datetime)
+    ids_ok
+        && rest.get(close + 1) == Some(&b'[')
+        && rest
+            .get(close + 2..)
+            .is_some_and(text::starts_with_datetime)
 }
 
 #[cfg(test)]

@@ -636,6 +636,23 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// `YYYY-MM-DD?HH:MM:SS` at the start of `b` (`?` is a space or `T`): how log records start.
+pub fn starts_with_datetime(b: &[u8]) -> bool {
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(b.get(10), Some(b' ') | Some(b'T'))
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && digits(14..16)
+        && b.get(16) == Some(&b':')
+        && digits(17..19)
+}
+
 /// Replaces control characters and escape sequences so customer text cannot drive a terminal.
 ///
 /// Tabs become a space; other C0/C1 controls, DEL and bidi overrides become `\u{..}` escapes.

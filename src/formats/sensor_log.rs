@@ -651,25 +651,6 @@ fn targets(lower: &[u8], kind: EventKind) -> (Option<Target>, Option<String>) {
 // ------------------------------------------------------------------------------------------
 // Record heads
 
-fn digits(b: &[u8], r: std::ops::Range<usize>) -> bool {
-    b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit))
-}
-
-/// `YYYY-MM-DD?HH:MM:SS` at the start of `b` (`?` is a space or `T`).
-fn starts_with_datetime(b: &[u8]) -> bool {
-    digits(b, 0..4)
-        && b.get(4) == Some(&b'-')
-        && digits(b, 5..7)
-        && b.get(7) == Some(&b'-')
-        && digits(b, 8..10)
-        && matches!(b.get(10), Some(b' ') | Some(b'T'))
-        && digits(b, 11..13)
-        && b.get(13) == Some(&b':')
-        && digits(b, 14..16)
-        && b.get(16) == Some(&b':')
-        && digits(b, 17..19)
-}
-
 /// Length of `[hex:hex][YYYY-MM-DDTHH:MM:SS]` at the start of a Burn line, and where the
 /// timestamp lies.
 fn burn_prefix(b: &[u8]) -> Option<(usize, std::ops::Range<usize>)> {
@@ -688,7 +669,7 @@ fn burn_prefix(b: &[u8]) -> Option<(usize, std::ops::Range<usize>)> {
     }
     let ts_start = close + 2;
     let rest = b.get(ts_start..)?;
-    if !starts_with_datetime(rest) {
+    if !crate::text::starts_with_datetime(rest) {
         return None;
     }
     let ts_len = rest.iter().take(40).position(|c| *c == b']')?;
@@ -699,7 +680,7 @@ fn burn_prefix(b: &[u8]) -> Option<(usize, std::ops::Range<usize>)> {
 pub fn record_start(line: &str) -> Option<LogLayout> {
     let b = line.strip_prefix('\u{feff}').unwrap_or(line).as_bytes();
     match b.first()? {
-        b'0'..=b'9' if starts_with_datetime(b) => {
+        b'0'..=b'9' if crate::text::starts_with_datetime(b) => {
             let rest = b.get(timestamp_len(b)..).unwrap_or(&[]);
             let rest = trim_spaces(rest);
             let tok = rest.iter().take_while(|c| !c.is_ascii_whitespace()).count();
@@ -814,7 +795,7 @@ fn parse_head(line: &str, layout: Option<LogLayout>) -> Head {
                 .and_then(|i| rest.get(i + 2..))
                 .unwrap_or("")
                 .trim_start();
-            if starts_with_datetime(inner.as_bytes()) {
+            if crate::text::starts_with_datetime(inner.as_bytes()) {
                 let h = dated_head(inner);
                 Head {
                     timestamp,
