@@ -448,3 +448,53 @@ fn table_colours_only_when_asked() {
         .expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains("\u{1b}[1;31mMISCONFIGURED"));
 }
+
+#[test]
+fn captured_407_is_probe_failed() {
+    let (code, case) = one_case("fixtures/cases/probe-failed");
+    assert_eq!(code, 1);
+    let f = finding(&case, "probe-failed");
+    assert_eq!(f["severity"], "error");
+    assert!(f["principal"].is_null());
+    assert_eq!(f["evidence"][0]["line"], 2);
+}
+
+#[test]
+fn sensor_proxy_is_said_first_and_the_updater_still_matters() {
+    let (code, case) = one_case("fixtures/cases/sensor-proxy");
+    assert_eq!(code, 1);
+    assert_eq!(case["findings"][0]["id"], "sensor-proxy-configured");
+    assert_eq!(case["findings"][0]["principal"], "sensor");
+    assert!(has(&case, "proxy-missing", Some("local_system")));
+    assert_eq!(case["principals"]["sensor"]["state"], "configured");
+    assert_eq!(
+        case["principals"]["sensor"]["settings"]["password_set"],
+        true
+    );
+    for format in ["json", "table", "markdown", "csv", "jsonl"] {
+        let out = bin()
+            .args([
+                "analyze",
+                "fixtures/cases/sensor-proxy",
+                "--format",
+                format,
+                "-q",
+            ])
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains("c2VjcmV0LXRlc3Qt"),
+            "encrypted password leaked in {format}"
+        );
+    }
+}
+
+#[test]
+fn dc_communication_failure_is_info_not_a_proxy_error() {
+    let (code, case) = one_case("fixtures/cases/dc-failure");
+    assert_eq!(code, 0);
+    let f = finding(&case, "dc-communication-failure");
+    assert_eq!(f["severity"], "info");
+    assert_ne!(case["verdict"], "misconfigured");
+}
