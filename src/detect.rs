@@ -65,7 +65,10 @@ pub fn detect_text(sample: &str) -> Kind {
             }
         }
         let lower = line.to_ascii_lowercase();
-        if line.starts_with('[') && line.contains(']') && upper_starts_with_hkey(&line[1..]) {
+        if line.starts_with('[')
+            && line.contains(']')
+            && upper_starts_with_hkey(line.get(1..).unwrap_or(""))
+        {
             score_export += 3;
         } else if (line.starts_with('"') || line.starts_with('@'))
             && (line.contains("\"=") || line.starts_with("@="))

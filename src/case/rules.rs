@@ -671,7 +671,10 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
             "probe-failed",
             Severity::Error,
             None,
-            format!("A captured probe did not get 503: {}", bad[0].1),
+            format!(
+                "A captured probe did not get 503: {}",
+                bad.first().map_or("", |c| c.1.as_str())
+            ),
             "Review the proxy configuration (documented step 2) and test again".into(),
             bad.iter().map(|c| c.2.clone()).collect(),
         ));
