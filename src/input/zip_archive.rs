@@ -72,8 +72,14 @@ fn expand_inner(
         });
     }
     for i in 0..count.min(limits.max_entries) {
-        let mut entry = match archive.by_index(i) {
-            Ok(e) => e,
+        // The raw view (no decryption, no inflation) tells the name and the encryption flag
+        // even for entries `by_index` refuses.
+        let (entry_name, is_dir, encrypted) = match archive.by_index_raw(i) {
+            Ok(e) => (
+                format!("{name}!{}", escape_control(e.name())),
+                e.is_dir(),
+                e.encrypted(),
+            ),
             Err(e) => {
                 case.skipped.push(Skipped {
                     name: format!("{name}!#{i}"),
@@ -82,17 +88,26 @@ fn expand_inner(
                 continue;
             }
         };
-        let entry_name = format!("{name}!{}", escape_control(entry.name()));
-        if entry.is_dir() {
+        if is_dir {
             continue;
         }
-        if entry.encrypted() {
+        if encrypted {
             case.skipped.push(Skipped {
                 name: entry_name,
                 reason: "encrypted archive entry; not read (ask for an unencrypted archive)".into(),
             });
             continue;
         }
+        let mut entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                case.skipped.push(Skipped {
+                    name: entry_name,
+                    reason: format!("archive entry unreadable ({e})"),
+                });
+                continue;
+            }
+        };
         let cap = limits.max_entry.min(*budget);
         let mut data = Vec::new();
         let read = (&mut entry)
