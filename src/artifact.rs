@@ -124,6 +124,8 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
     let sniffed = sniff(input)?;
     let encoding = sniffed.encoding;
     let kind = sniffed.kind;
+    let unknown = (kind == Kind::Unknown && !sniffed.empty)
+        .then(|| unknown_content(sniffed.reader.get_ref()));
     let stream = sniffed.reader.chain(sniffed.rest);
     let mut diagnostics = Vec::new();
     let content = match kind {
@@ -145,6 +147,7 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
                     "the upload is empty (typical of `reg compare > file` when the error went to stderr)",
                 ));
             }
+            diagnostics.extend(unknown);
             Content::None {}
         }
         Kind::RegExport => {
@@ -164,11 +167,9 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
             Content::SensorLog(log)
         }
         _ => {
-            let mut bytes = Vec::new();
-            stream.take(MAX_WHOLE_TEXT).read_to_end(&mut bytes)?;
-            let decoded = text::decode_as(&bytes, encoding);
-            diagnostics.extend(decoded.diagnostics);
-            let t = decoded.text.as_str();
+            let whole = read_whole_text(stream, encoding)?;
+            diagnostics.extend(whole.diagnostics);
+            let t = whole.text.as_str();
             match kind {
                 Kind::RegCompare => wrap(
                     reg_compare::parse(t, name),
@@ -206,6 +207,66 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
         diagnostics,
         content,
     })
+}
+
+/// A whole capture decoded to text, its lines capped at [`text::DEFAULT_MAX_LINE`] and its
+/// size at [`MAX_WHOLE_TEXT`] (both reported), so a hostile upload cannot blow up memory.
+fn read_whole_text<R: Read>(stream: R, encoding: TextEncoding) -> io::Result<text::Decoded> {
+    let mut limited = stream.take(MAX_WHOLE_TEXT);
+    let mut reader = TextReader::with_detector(&mut limited, |_, _| encoding)?;
+    reader.set_max_line(text::DEFAULT_MAX_LINE);
+    let mut out = String::new();
+    let mut last_line = 0;
+    while let Some(line) = reader.next_line() {
+        let line = line?;
+        last_line = line.number;
+        out.push_str(line.text);
+        out.push('\n');
+    }
+    let mut diagnostics = reader.take_diagnostics();
+    drop(reader);
+    // `take` stops at the cap silently: look one byte further to tell the user.
+    if limited.limit() == 0 {
+        let mut probe = [0u8; 1];
+        if limited.into_inner().read(&mut probe)? > 0 {
+            diagnostics.push(Diagnostic::warning(
+                last_line.max(1),
+                1,
+                "input-truncated",
+                format!(
+                    "capture larger than {} MiB: only its start was read",
+                    MAX_WHOLE_TEXT / (1024 * 1024)
+                ),
+            ));
+        }
+    }
+    Ok(text::Decoded {
+        encoding,
+        text: out,
+        diagnostics,
+    })
+}
+
+/// The diagnostic for content no parser recognises (random bytes, NUL floods, images...).
+fn unknown_content(prefix: &[u8]) -> Diagnostic {
+    let nul = prefix.iter().filter(|b| **b == 0).count();
+    let what = if nul == prefix.len() {
+        "only NUL bytes".to_string()
+    } else if nul * 4 > prefix.len() {
+        "binary data (many NUL bytes)".to_string()
+    } else {
+        "content".to_string()
+    };
+    let head: Vec<String> = prefix.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Diagnostic::warning(
+        1,
+        1,
+        "unknown-content",
+        format!(
+            "{what} not recognised as a .reg export, console capture, sensor log or configuration (starts with {}); ignored",
+            head.join(" ")
+        ),
+    )
 }
 
 fn wrap<T>(

@@ -132,7 +132,7 @@ pub fn from_winhttp_text(direct: bool, proxy: Option<&str>, bypass: Option<&str>
     } else {
         EffectiveSettings::from_netsh(proxy, bypass)
     };
-    let json = serde_json::json!({"source": "netsh winhttp", "direct": direct, "proxy": proxy, "bypass": bypass});
+    let json = serde_json::json!({"source": "netsh winhttp", "direct": direct, "proxy": proxy.map(redact), "bypass": bypass});
     Effective::new(model, json, None)
 }
 

@@ -29,7 +29,9 @@ pub enum WinHttpSource {
 pub struct WinHttpView {
     /// `Direct access (no proxy server).` (or advproxy without proxy and auto-config).
     pub direct: bool,
-    /// `Proxy Server(s)` as printed (per-scheme lists kept verbatim).
+    /// `Proxy Server(s)` as printed (per-scheme lists kept verbatim; passwords redacted when
+    /// serialized).
+    #[serde(serialize_with = "crate::proxy::serialize_redacted")]
     pub proxy: Option<String>,
     /// `Bypass List` as printed; `(none)` becomes null.
     pub bypass: Option<String>,

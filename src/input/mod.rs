@@ -102,9 +102,28 @@ pub struct CaseInput {
     pub skipped: Vec<Skipped>,
 }
 
-/// A display name safe for terminals.
+/// A display name safe for terminals; bytes that are not UTF-8 are shown as `\xNN` (not
+/// U+FFFD), so two odd names never look alike.
 pub fn display_name(path: &Path) -> String {
-    escape_control(&path.to_string_lossy()).into_owned()
+    escape_control(&lossless_name(path.as_os_str())).into_owned()
+}
+
+#[cfg(unix)]
+fn lossless_name(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(not(unix))]
+fn lossless_name(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    name.to_string_lossy()
 }
 
 /// The cases for `analyze PATH...`: each folder or archive is one case, each loose file too.
@@ -183,10 +202,23 @@ pub fn case_from_path(path: &Path, limits: &Limits) -> CaseInput {
 fn case_name(path: &Path) -> String {
     let base = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string_lossy().into_owned());
+        .map(lossless_name)
+        .unwrap_or_else(|| lossless_name(path.as_os_str()));
     escape_control(&base).into_owned()
 }
+
+/// `ELOOP`: a link that resolves to itself (too many levels of symbolic links).
+#[cfg(target_os = "linux")]
+const ELOOP: Option<i32> = Some(40);
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+const ELOOP: Option<i32> = Some(62);
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd"
+)))]
+const ELOOP: Option<i32> = None;
 
 fn walk_folder(root: &Path, limits: &Limits, case: &mut CaseInput) {
     let walker = walkdir::WalkDir::new(root)
@@ -200,7 +232,11 @@ fn walk_folder(root: &Path, limits: &Limits, case: &mut CaseInput) {
                     .path()
                     .map(display_name)
                     .unwrap_or_else(|| display_name(root));
-                let reason = if e.loop_ancestor().is_some() {
+                let eloop = e
+                    .io_error()
+                    .and_then(io::Error::raw_os_error)
+                    .is_some_and(|c| Some(c) == ELOOP);
+                let reason = if e.loop_ancestor().is_some() || eloop {
                     InputError::SymlinkLoop.to_string()
                 } else {
                     format!("cannot read: {e}")

@@ -72,8 +72,15 @@ fn expand_inner(
         });
     }
     for i in 0..count.min(limits.max_entries) {
-        let mut entry = match archive.by_index(i) {
-            Ok(e) => e,
+        // The raw view (no decryption, no inflation) tells the name and the encryption flag
+        // even for entries `by_index` refuses.
+        let (entry_name, is_dir, encrypted, declared) = match archive.by_index_raw(i) {
+            Ok(e) => (
+                format!("{name}!{}", escape_control(e.name())),
+                e.is_dir(),
+                e.encrypted(),
+                e.size(),
+            ),
             Err(e) => {
                 case.skipped.push(Skipped {
                     name: format!("{name}!#{i}"),
@@ -82,19 +89,40 @@ fn expand_inner(
                 continue;
             }
         };
-        let entry_name = format!("{name}!{}", escape_control(entry.name()));
-        if entry.is_dir() {
+        if is_dir {
             continue;
         }
-        if entry.encrypted() {
+        if encrypted {
             case.skipped.push(Skipped {
                 name: entry_name,
                 reason: "encrypted archive entry; not read (ask for an unencrypted archive)".into(),
             });
             continue;
         }
+        let mut entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                case.skipped.push(Skipped {
+                    name: entry_name,
+                    reason: format!("archive entry unreadable ({e})"),
+                });
+                continue;
+            }
+        };
         let cap = limits.max_entry.min(*budget);
-        let mut data = Vec::new();
+        if declared > cap {
+            // Declared larger than the cap: refused without inflating a byte.
+            case.skipped.push(Skipped {
+                name: entry_name,
+                reason: format!(
+                    "archive entry declares {declared} bytes, past the {} MiB limit (zip bomb?); skipped (raise --max-entry-mib)",
+                    cap / (1024 * 1024)
+                ),
+            });
+            continue;
+        }
+        // The declared size is only a hint (capped above): a lying entry still stops at `cap`.
+        let mut data = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
         let read = (&mut entry)
             .take(cap.saturating_add(1))
             .read_to_end(&mut data);
@@ -166,6 +194,30 @@ mod tests {
         assert_eq!(case.uploads.len(), 1);
         assert_eq!(case.uploads[0].name, "b.zip!ok.txt");
         assert!(case.skipped[0].reason.contains("zip bomb"));
+        assert!(case.skipped[0].reason.contains("declares 4194304 bytes"));
+    }
+
+    #[test]
+    fn an_entry_lying_about_its_size_still_stops_at_the_cap() {
+        let big = vec![0u8; 3 * 1024 * 1024];
+        let mut z = make_zip(&[("liar.bin", &big)]);
+        // Patch the uncompressed size (local header offset 22, central directory offset 24).
+        z[22..26].copy_from_slice(&16u32.to_le_bytes());
+        let cd = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        z[cd + 24..cd + 28].copy_from_slice(&16u32.to_le_bytes());
+        let limits = Limits {
+            max_entry: 1024 * 1024,
+            ..Limits::default()
+        };
+        let mut case = CaseInput::default();
+        expand("l.zip", z, 1, &limits, &mut case);
+        assert!(case.uploads.is_empty());
+        assert_eq!(case.skipped.len(), 1);
+        let r = &case.skipped[0].reason;
+        assert!(
+            r.contains("inflates past 1 MiB") || r.contains("corrupt"),
+            "{r}"
+        );
     }
 
     #[test]

@@ -161,7 +161,8 @@ pub struct EffectiveSettings {
     pub auto_config_url_enabled: bool,
     /// Automatic detection (WPAD) is on (0x08).
     pub auto_detect: bool,
-    /// The proxy string, when the proxy is enabled.
+    /// The proxy string, when the proxy is enabled (serialized with passwords redacted).
+    #[serde(serialize_with = "serialize_redacted")]
     pub proxy_server: Option<String>,
     /// The bypass list, when the proxy is enabled.
     pub bypass_list: Option<String>,
@@ -402,6 +403,18 @@ pub fn redact(s: &str) -> Cow<'_, str> {
         Some(_) => Cow::Borrowed(s),
         // The pattern is a constant; if it ever failed to compile, hide everything.
         None => Cow::Owned("***".to_string()),
+    }
+}
+
+/// `serialize_with` helper: writes an optional proxy string with its passwords redacted, so
+/// no output format (JSON included) ever carries a proxy password.
+pub fn serialize_redacted<S: serde::Serializer>(
+    value: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_some(redact(v).as_ref()),
+        None => s.serialize_none(),
     }
 }
 

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::blob::{BlobError, RawString, Reader};
 use super::wininet::BlobWarning;
-use crate::registry::hex_lower;
 
 /// The tag in every Microsoft-published sample.
 pub const VERSION_WINHTTP: u32 = 0x18;
@@ -258,11 +257,7 @@ impl Serialize for WinHttpSettings {
             (F::ProxyServer, "proxy_server", &self.proxy_server),
             (F::BypassList, "bypass_list", &self.bypass_list),
         ] {
-            let shown = self.decoded(f).then_some(v);
-            m.serialize_entry(name, &shown.map(RawString::latin1))?;
-            if let Some(v) = shown.filter(|v| v.has_high_bytes()) {
-                m.serialize_entry(&format!("{name}_hex"), &hex_lower(v.bytes()))?;
-            }
+            super::wininet::string_entries(&mut m, name, self.decoded(f).then_some(v))?;
         }
         m.serialize_entry("extra_bytes", &self.extra.len())?;
         m.serialize_entry("error", &self.error)?;

@@ -397,14 +397,26 @@ impl Serialize for Trailer {
 }
 
 /// Writes `name` (Latin-1 text or null) and, for bytes above 0x7F, `name_hex`.
-fn string_entries<M: SerializeMap>(
+pub(crate) fn string_entries<M: SerializeMap>(
     m: &mut M,
     name: &'static str,
     value: Option<&RawString>,
 ) -> Result<(), M::Error> {
-    m.serialize_entry(name, &value.map(RawString::latin1))?;
-    if let Some(v) = value.filter(|v| v.has_high_bytes()) {
-        m.serialize_entry(&format!("{name}_hex"), &hex_lower(v.bytes()))?;
+    // Every string field may hold `user:password@` (proxy, PAC URL): passwords never leave.
+    let shown = value.map(|v| {
+        let text = v.latin1();
+        match super::redact(&text) {
+            std::borrow::Cow::Borrowed(_) => (text, None),
+            std::borrow::Cow::Owned(r) => {
+                let bytes = RawString::from_text(&r);
+                (r, Some(bytes))
+            }
+        }
+    });
+    m.serialize_entry(name, &shown.as_ref().map(|(t, _)| t))?;
+    if let (Some(v), Some((_, redacted))) = (value.filter(|v| v.has_high_bytes()), &shown) {
+        let bytes = redacted.as_ref().map_or(v.bytes(), RawString::bytes);
+        m.serialize_entry(&format!("{name}_hex"), &hex_lower(bytes))?;
     }
     Ok(())
 }
