@@ -58,7 +58,7 @@ pub struct LimitArgs {
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub max_file_mib: u64,
     /// Largest archive entry inflated in memory, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_entry_mib: u64,
     /// Deepest nesting of zip archives inside zip archives.
     #[arg(long, value_name = "N", default_value_t = 3)]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -37,10 +38,12 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         return EXIT_USAGE;
     }
     let limits = limits_from(&args.limits);
-    let mut inputs: Vec<CaseInput> = input::cases_from_paths(&args.paths, &limits);
+    // Case roots only: each case is expanded (walked, archives inflated) by its worker and
+    // dropped once judged, so memory follows the threads, not the number of tickets.
+    let mut roots: Vec<PathBuf> = args.paths.clone();
     if let Some(dir) = &args.batch {
-        match input::cases_from_batch(dir, &limits) {
-            Ok(c) => inputs.extend(c),
+        match input::batch_entries(dir) {
+            Ok(entries) => roots.extend(entries),
             Err(e) => {
                 ctx.warn(&format!("--batch {}: {e}", input::display_name(dir)));
                 return EXIT_INPUT;
@@ -68,10 +71,8 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         }
     };
 
-    let total_files: usize = inputs.iter().map(|c| c.uploads.len()).sum();
-    let progress = if ctx.stderr_is_terminal && !ctx.quiet && (inputs.len() > 1 || total_files > 20)
-    {
-        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+    let progress = if ctx.stderr_is_terminal && !ctx.quiet && roots.len() > 1 {
+        let bar = indicatif::ProgressBar::new(roots.len() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -80,12 +81,6 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     } else {
         None
     };
-
-    for c in &inputs {
-        for s in &c.skipped {
-            ctx.warn(&format!("{}: {}", s.name, s.reason));
-        }
-    }
 
     let options = case::AnalyzeOptions {
         max_file: limits.max_file,
@@ -96,8 +91,10 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         .unwrap_or_else(|| crate::PROCESSOR_ENDPOINT_URL.to_string());
     let timeout = Duration::from_secs(args.timeout.max(1));
     let do_probe = args.probe;
-    let analyze_one = |c: &CaseInput| -> CaseReport {
-        let assembled = case::assemble(c, &options);
+    let analyze_one = |root: &PathBuf| -> CaseReport {
+        let c: CaseInput = input::case_from_path(root, &limits);
+        let assembled = case::assemble(&c, &options);
+        drop(c);
         let probes = if do_probe {
             let routes: Vec<(String, Route)> = case::routes_to_probe(&assembled)
                 .into_iter()
@@ -164,7 +161,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut reports: Vec<CaseReport> = Vec::with_capacity(inputs.len());
+    let mut reports: Vec<CaseReport> = Vec::with_capacity(roots.len());
     let (tx, rx) = mpsc::channel::<(usize, CaseReport)>();
     let streaming = !matches!(args.format, Format::Json);
     let mut write_error: Option<io::Error> = None;
@@ -174,7 +171,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         }
     }
     std::thread::scope(|scope| {
-        let inputs_ref = &inputs;
+        let inputs_ref = &roots;
         let analyze_ref = &analyze_one;
         scope.spawn(move || {
             pool.install(|| {
@@ -246,12 +243,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     }
     for i in &all_inputs {
         if let Some(err) = &i.error {
-            if !inputs
-                .iter()
-                .any(|c| c.skipped.iter().any(|s| s.name == i.file))
-            {
-                ctx.warn(&format!("{}: {err}", i.file));
-            }
+            ctx.warn(&format!("{}: {err}", i.file));
         }
     }
     let unreadable = all_inputs.iter().any(|i| i.error.is_some());

@@ -32,7 +32,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_file: 2048 * 1024 * 1024,
-            max_entry: 256 * 1024 * 1024,
+            max_entry: 64 * 1024 * 1024,
             max_archive_total: 1024 * 1024 * 1024,
             max_zip_depth: 3,
             max_entries: 10_000,
@@ -131,13 +131,15 @@ pub fn cases_from_paths(paths: &[PathBuf], limits: &Limits) -> Vec<CaseInput> {
     paths.iter().map(|p| case_from_path(p, limits)).collect()
 }
 
-/// The cases for `--batch DIR`: each entry directly under DIR is a case of its own.
-pub fn cases_from_batch(dir: &Path, limits: &Limits) -> Result<Vec<CaseInput>, InputError> {
+/// The case roots of `--batch DIR`: each entry directly under DIR, sorted by name. Each is
+/// expanded with [`case_from_path`] only when its case is analysed, so a day of tickets never
+/// sits in memory at once.
+pub fn batch_entries(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
-    Ok(entries.iter().map(|p| case_from_path(p, limits)).collect())
+    Ok(entries)
 }
 
 /// One case from one path given by the user (`-` is stdin).
