@@ -20,6 +20,7 @@ pub mod probe;
 pub mod proxy;
 pub mod registry;
 pub mod report;
+pub mod secrets;
 pub mod text;
 
 /// The documented processor endpoint the 503 test browses to.

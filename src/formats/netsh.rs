@@ -31,7 +31,7 @@ pub struct WinHttpView {
     pub direct: bool,
     /// `Proxy Server(s)` as printed (per-scheme lists kept verbatim; passwords redacted when
     /// serialized).
-    #[serde(serialize_with = "crate::proxy::serialize_redacted")]
+    #[serde(serialize_with = "crate::secrets::serialize_redacted")]
     pub proxy: Option<String>,
     /// `Bypass List` as printed; `(none)` becomes null.
     pub bypass: Option<String>,

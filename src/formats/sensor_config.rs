@@ -162,28 +162,11 @@ fn secret_present(v: &Value) -> bool {
     }
 }
 
-/// Replaces the password of `scheme://user:password@host` with `***`. Returns whether one was.
+/// The URL with its password hidden (the crate's one redactor), and whether one was there.
 pub fn redact_url(url: &str) -> (String, bool) {
-    let (scheme, rest) = match url.find("://") {
-        Some(i) => (
-            url.get(..i + 3).unwrap_or(""),
-            url.get(i + 3..).unwrap_or(""),
-        ),
-        None => ("", url),
-    };
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..auth_end).unwrap_or(rest);
-    let Some(at) = authority.rfind('@') else {
-        return (url.to_string(), false);
-    };
-    let userinfo = authority.get(..at).unwrap_or("");
-    let after = rest.get(at..).unwrap_or("");
-    match userinfo.find(':') {
-        Some(colon) => {
-            let user = userinfo.get(..colon).unwrap_or("");
-            (format!("{scheme}{user}:***{after}"), true)
-        }
-        None => (url.to_string(), false),
+    match crate::secrets::redact(url) {
+        std::borrow::Cow::Borrowed(same) => (same.to_string(), false),
+        std::borrow::Cow::Owned(hidden) => (hidden, true),
     }
 }
 
@@ -357,7 +340,7 @@ mod tests {
         let t = r#"{"SensorProxyConfiguration":{"Url":"http://bob:hunter2@proxy:8080/"}}"#;
         let (c, d) = parse(t, "x");
         let p = c.proxy.clone().unwrap();
-        assert_eq!(p.url, "http://bob:***@proxy:8080/");
+        assert_eq!(p.url, "http://***@proxy:8080/");
         assert!(p.password_set);
         assert_eq!(d[0].code, "password-in-proxy-url");
         assert!(!serde_json::to_string(&c).unwrap().contains("hunter2"));

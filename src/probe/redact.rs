@@ -1,23 +1,12 @@
 //! Keeping proxy credentials out of every string the probe returns: URL redaction, a scrubber for
 //! free text (error chains), and the small encoders the `Proxy-Authorization` header needs.
 
-/// What replaces a credential in output.
-pub const REDACTED: &str = "***";
+pub use crate::secrets::REDACTED;
 
-/// Replaces the `user:password@` part of a URL (or of a bare `user:password@host:port`) with
-/// `***@`, so proxy credentials never reach output or logs. Anything else is returned unchanged.
+/// A URL with its proxy password hidden (`http://user:***@host:port`), via the crate's one
+/// redactor, so credentials never reach output or logs.
 pub fn redact_url(url: &str) -> String {
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let (prefix, rest) = url.split_at(scheme_end);
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rfind('@') {
-        Some(at) => {
-            let host = authority.get(at + 1..).unwrap_or("");
-            format!("{prefix}{REDACTED}@{host}{tail}")
-        }
-        None => url.to_string(),
-    }
+    crate::secrets::redact(url).into_owned()
 }
 
 /// Credentials known to be in a request, removed from any free text (error messages) before it

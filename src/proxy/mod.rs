@@ -12,9 +12,6 @@
 //! [`EffectiveSettings`] is the common shape every source is reduced to. This layer knows
 //! nothing of cases, reports or file formats.
 
-use std::borrow::Cow;
-use std::sync::LazyLock;
-
 use serde::Serialize;
 
 pub mod blob;
@@ -392,55 +389,11 @@ impl From<&WinHttpSettings> for EffectiveSettings {
     }
 }
 
-static CREDENTIALS: LazyLock<Option<regex::Regex>> =
-    LazyLock::new(|| regex::Regex::new(r"(^|[;\s=/])([^;\s=/:@]*):([^;\s@/]*)@").ok());
-
-/// A proxy string with every `user:password@` password replaced by `***` (user kept), for
-/// output and logs.
-pub fn redact(s: &str) -> Cow<'_, str> {
-    match CREDENTIALS.as_ref() {
-        Some(re) if s.contains('@') => re.replace_all(s, "$1$2:***@"),
-        Some(_) => Cow::Borrowed(s),
-        // The pattern is a constant; if it ever failed to compile, hide everything.
-        None => Cow::Owned("***".to_string()),
-    }
-}
-
-/// `serialize_with` helper: writes an optional proxy string with its passwords redacted, so
-/// no output format (JSON included) ever carries a proxy password.
-pub fn serialize_redacted<S: serde::Serializer>(
-    value: &Option<String>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(v) => s.serialize_some(redact(v).as_ref()),
-        None => s.serialize_none(),
-    }
-}
+pub use crate::secrets::{redact, serialize_redacted};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction() {
-        assert_eq!(redact("proxy:8080"), "proxy:8080");
-        assert_eq!(
-            redact("http://svc-mdi:P@ss;w0rd@proxy:8080"),
-            "http://svc-mdi:***@ss;w0rd@proxy:8080",
-            "a `;` splits entries: best effort"
-        );
-        assert_eq!(
-            redact("http://svc-mdi:s3cret@proxy.contoso.com:8080"),
-            "http://svc-mdi:***@proxy.contoso.com:8080"
-        );
-        assert_eq!(redact("user:pw@proxy:3128"), "user:***@proxy:3128");
-        assert_eq!(
-            redact("http=a:b@p1:80;https=c:d@p2:443"),
-            "http=a:***@p1:80;https=c:***@p2:443"
-        );
-        assert_eq!(redact("user@proxy:80"), "user@proxy:80");
-    }
 
     #[test]
     fn sensor_endpoints() {
