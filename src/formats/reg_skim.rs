@@ -227,19 +227,12 @@ impl<'k, R: Read> SkimReader<'k, R> {
         if self.eof {
             return Ok(false);
         }
+        // `read_to_end` grows the buffer without zeroing a whole chunk for small files.
         let len = self.buf.len();
-        self.buf.resize(len + CHUNK, 0);
-        let n = loop {
-            match self.inner.read(&mut self.buf[len..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(len);
-                    return Err(e);
-                }
-            }
-        };
-        self.buf.truncate(len + n);
+        (&mut self.inner)
+            .take(CHUNK as u64)
+            .read_to_end(&mut self.buf)?;
+        let n = self.buf.len() - len;
         if n == 0 {
             self.eof = true;
         }
