@@ -113,10 +113,21 @@ pub enum Scope {
 
 /// True for the keys whose values the analyser needs.
 pub fn proxy_relevant_key(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.contains("\\internet settings")
-        || lower.contains("\\azure advanced threat protection")
-        || lower.contains("\\winhttp")
+    // Case-insensitive `contains("\\internet settings")` etc., without allocating: this runs
+    // for every key of huge exports.
+    const NAMES: [&[u8]; 3] = [
+        b"internet settings",
+        b"azure advanced threat protection",
+        b"winhttp",
+    ];
+    let b = path.as_bytes();
+    memchr::memchr_iter(b'\\', b).any(|i| {
+        let rest = b.get(i + 1..).unwrap_or(&[]);
+        NAMES.iter().any(|n| {
+            rest.get(..n.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(n))
+        })
+    })
 }
 
 /// Parses one input completely. `name` is the display name (also a hint for captures).
@@ -151,12 +162,16 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
             Content::None {}
         }
         Kind::RegExport => {
-            let reader = TextReader::with_detector(stream, |_, _| encoding)?;
-            let keep: &dyn Fn(&str) -> bool = match scope {
-                Scope::Full => &|_| true,
-                Scope::ProxyRelevant => &proxy_relevant_key,
+            let (export, diags) = match scope {
+                Scope::Full => {
+                    let reader = TextReader::with_detector(stream, |_, _| encoding)?;
+                    reg_export::parse(reader, &|_| true)
+                }
+                // Keys without proxy settings are skimmed, not decoded.
+                Scope::ProxyRelevant => {
+                    reg_export::parse_skimming(stream, encoding, &proxy_relevant_key)
+                }
             };
-            let (export, diags) = reg_export::parse(reader, keep);
             diagnostics.extend(diags);
             Content::RegExport(export)
         }

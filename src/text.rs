@@ -338,21 +338,11 @@ impl<R: Read> TextReader<R> {
         mut inner: R,
         detect: impl FnOnce(&[u8], bool) -> TextEncoding,
     ) -> io::Result<Self> {
-        let mut raw = vec![0u8; CHUNK];
-        let mut filled = 0;
-        let mut eof = false;
-        while filled < raw.len() {
-            match inner.read(&mut raw[filled..]) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        raw.truncate(filled);
+        // `read_to_end` sizes the buffer to small inputs instead of zeroing a whole chunk.
+        let mut raw = Vec::new();
+        (&mut inner).take(CHUNK as u64).read_to_end(&mut raw)?;
+        let filled = raw.len();
+        let eof = filled < CHUNK;
         let encoding = detect(&raw, eof);
         let mut reader = TextReader {
             inner,

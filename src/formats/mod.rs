@@ -6,6 +6,7 @@ pub mod probe_capture;
 pub mod reg_compare;
 pub mod reg_export;
 pub mod reg_query;
+pub mod reg_skim;
 pub mod reg_writer;
 pub mod sensor_config;
 pub mod sensor_log;

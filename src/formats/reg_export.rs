@@ -15,6 +15,8 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::registry::{self, Root, ValueType};
 use crate::text::{TextEncoding, TextReader};
 
+use super::reg_skim::{SharedLineMap, SkimReader};
+
 /// Largest value data kept (16 MiB). regedit has no limit, but a hex value continued over
 /// millions of lines must not grow memory without bound: a larger value is dropped with a
 /// `value-too-large` error (its continuation lines are still consumed exactly).
@@ -304,9 +306,51 @@ pub fn visit<R: Read, V: RegVisitor>(reader: TextReader<R>, visitor: &mut V) -> 
 
 /// [`visit`] with another cap on a single value's data than [`MAX_VALUE_BYTES`].
 pub fn visit_capped<R: Read, V: RegVisitor>(
+    reader: TextReader<R>,
+    visitor: &mut V,
+    max_value: usize,
+) -> io::Result<()> {
+    visit_mapped(reader, visitor, max_value, &mut |n| n)
+}
+
+/// Parses an export keeping only keys for which `keep(full_path)` is true, without decoding
+/// the lines of the other keys (see [`reg_skim`](super::reg_skim)): the analyser's path for
+/// huge exports. Keys, values and line numbers are those of [`parse`]; diagnostics about lines
+/// inside keys that are not kept are not produced. `input` is the whole file, BOM included.
+pub fn parse_skimming<R: Read>(
+    input: R,
+    encoding: TextEncoding,
+    keep: &dyn Fn(&str) -> bool,
+) -> (RegExport, Vec<Diagnostic>) {
+    let mut c = Collect {
+        keep,
+        export: RegExport::default(),
+        diags: Diagnostics::default(),
+    };
+    let map: SharedLineMap = Default::default();
+    let skim = SkimReader::new(input, encoding, keep, map.clone());
+    let result = TextReader::with_detector(skim, |_, _| encoding).and_then(|reader| {
+        visit_mapped(reader, &mut c, MAX_VALUE_BYTES, &mut |n| {
+            map.borrow_mut().map(n)
+        })
+    });
+    if let Err(e) = result {
+        c.diags.push(Diagnostic::error(
+            0,
+            1,
+            "read-failed",
+            format!("reading the file failed: {e}"),
+        ));
+    }
+    (c.export, c.diags.into_vec())
+}
+
+/// The parse loop; `map` turns the reader's line numbers into the file's.
+fn visit_mapped<R: Read, V: RegVisitor>(
     mut reader: TextReader<R>,
     visitor: &mut V,
     max_value: usize,
+    map: &mut dyn FnMut(u64) -> u64,
 ) -> io::Result<()> {
     let encoding = reader.encoding();
     let refused = match encoding {
@@ -342,9 +386,10 @@ pub fn visit_capped<R: Read, V: RegVisitor>(
     while let Some(line) = reader.next_line() {
         let line = line?;
         started = true;
-        let (number, text, truncated) = (line.number, line.text, line.truncated);
+        let (number, text, truncated) = (map(line.number), line.text, line.truncated);
         let go_on = p.line(number, text, truncated, visitor)?;
-        for d in reader.take_diagnostics() {
+        for mut d in reader.take_diagnostics() {
+            d.line = map(d.line);
             visitor.diagnostic(d)?;
         }
         if !go_on {

@@ -1,0 +1,723 @@
+//! Skimming of `.reg` exports for callers that keep only some keys (the analyser): a reader
+//! adapter that drops the lines of keys the caller does not keep *before* they are decoded,
+//! so a 500 MB export costs a byte scan, not a decode and parse of every line.
+//!
+//! The export is cut into segments, each from one key line (a line whose first non-blank
+//! character is `[`) to the next. A segment's body is dropped only when regedit's reading is
+//! certain not to change:
+//! - its key line is a statement (the last non-blank line before it cannot leave a hex
+//!   continuation pending: no NUL, does not start with `;`, no `\` followed by blanks and
+//!   then the end of the line or `;`),
+//! - the key line is plain ASCII, starts with `[` in column 1 (not `[-`), has a valid root
+//!   and the caller's `keep` refuses its normalised path,
+//! - the body's own last non-blank line cannot leave a continuation pending either, so the
+//!   next key line is read the same way with or without the body.
+//!
+//! Every dropped line is accounted for in a [`LineMap`], so line numbers of everything that
+//! is still parsed are the file's own. Diagnostics about lines inside dropped bodies are not
+//! produced (their keys are of no interest to the caller). Only UTF-16LE with BOM and the
+//! ASCII-compatible 8-bit encodings regedit reads are skimmed; anything else passes through.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::rc::Rc;
+
+use crate::registry::Root;
+use crate::text::TextEncoding;
+
+const LF: u16 = 0x0A;
+const CR: u16 = 0x0D;
+/// Bytes read from the inner reader at a time.
+const CHUNK: usize = 1024 * 1024;
+/// A segment (one key with its values) larger than this stops skimming: the rest of the
+/// file passes through unchanged, so memory stays bounded.
+pub const MAX_SEGMENT: usize = 32 * 1024 * 1024;
+
+/// Maps the line numbers of the skimmed stream back to the file's own line numbers.
+#[derive(Debug, Default)]
+pub struct LineMap {
+    /// `(first output line shifted, total lines dropped before it)`, in order.
+    cuts: VecDeque<(u64, u64)>,
+    offset: u64,
+}
+
+impl LineMap {
+    /// The file's line number of output line `line`; calls must come in non-decreasing order.
+    pub fn map(&mut self, line: u64) -> u64 {
+        while let Some(&(from, total)) = self.cuts.front() {
+            if from > line {
+                break;
+            }
+            self.offset = total;
+            self.cuts.pop_front();
+        }
+        line.saturating_add(self.offset)
+    }
+
+    fn push(&mut self, from: u64, total: u64) {
+        self.cuts.push_back((from, total));
+    }
+}
+
+/// A shared handle on the line map (the reader fills it, the parser reads it).
+pub type SharedLineMap = Rc<RefCell<LineMap>>;
+
+/// True when exports in `encoding` can be skimmed (regedit reads them and ASCII is one unit).
+pub fn skimmable(encoding: TextEncoding) -> bool {
+    matches!(
+        encoding,
+        TextEncoding::Utf16Le
+            | TextEncoding::Utf8
+            | TextEncoding::Utf8Bom
+            | TextEncoding::Windows1252
+    )
+}
+
+/// The path the parser gives a key named `name` (root spelled out, trailing `\` removed),
+/// or `None` for an unknown root.
+pub fn normalize_key_path(name: &str) -> Option<String> {
+    let root = name.split_once('\\').map_or(name, |(r, _)| r);
+    let (root, _) = Root::parse(root)?;
+    let rest = name.split_once('\\').map_or("", |(_, r)| r);
+    let rest = rest.trim_end_matches('\\');
+    let mut path = String::with_capacity(name.len() + 16);
+    path.push_str(root.full_name());
+    if !rest.is_empty() {
+        path.push('\\');
+        path.push_str(rest);
+    }
+    Some(path)
+}
+
+/// Line terminators (LF, CR, CRLF as one) in UTF-16LE code units; a branch-free loop the
+/// compiler vectorises (`hay` starts on a unit boundary).
+fn count_terminators_u16(hay: &[u8]) -> u64 {
+    const B: usize = 64;
+    let (mut lf, mut cr, mut crlf) = (0u64, 0u64, 0u64);
+    let mut blocks = hay.chunks_exact(2 * B);
+    let mut carry_cr = false;
+    for blk in &mut blocks {
+        let mut u = [0u16; B];
+        for (k, c) in blk.chunks_exact(2).enumerate().take(B) {
+            u[k] = u16::from_le_bytes([c[0], c[1]]);
+        }
+        let (mut l, mut c, mut p) = (0u16, 0u16, 0u16);
+        for x in u {
+            l += u16::from(x == LF);
+            c += u16::from(x == CR);
+        }
+        for k in 1..B {
+            p += u16::from((u[k - 1] == CR) & (u[k] == LF));
+        }
+        p += u16::from(carry_cr & (u[0] == LF));
+        carry_cr = u[B - 1] == CR;
+        lf += u64::from(l);
+        cr += u64::from(c);
+        crlf += u64::from(p);
+    }
+    for c in blocks.remainder().chunks_exact(2) {
+        let u = u16::from_le_bytes([c[0], c[1]]);
+        lf += u64::from(u == LF);
+        cr += u64::from(u == CR);
+        crlf += u64::from(carry_cr && u == LF);
+        carry_cr = u == CR;
+    }
+    lf + cr - crlf
+}
+
+/// Line terminators (LF, CR, CRLF as one) in 8-bit text.
+fn count_terminators_u8(hay: &[u8]) -> u64 {
+    let lf = hay.iter().filter(|b| **b == b'\n').count() as u64;
+    let cr = hay.iter().filter(|b| **b == b'\r').count() as u64;
+    if cr == 0 {
+        return lf;
+    }
+    let crlf = hay.windows(2).filter(|w| w == b"\r\n").count() as u64;
+    lf + cr - crlf
+}
+
+/// The reader adapter: yields the export with the bodies of unwanted keys removed.
+pub struct SkimReader<'k, R> {
+    inner: R,
+    keep: &'k dyn Fn(&str) -> bool,
+    map: SharedLineMap,
+    /// Bytes per code unit (1 or 2); 0 when the encoding is not skimmed.
+    width: usize,
+    bom: usize,
+    buf: Vec<u8>,
+    /// `buf` offsets `p` with `(p + phase) % width == 0` are code-unit boundaries.
+    phase: usize,
+    eof: bool,
+    /// Output range `[out_lo, out_hi)` of `buf` not yet handed out.
+    out_lo: usize,
+    out_hi: usize,
+    /// Start of the next segment (everything before it is decided).
+    seg: usize,
+    /// Where the search for the end of the current segment resumes.
+    scan: usize,
+    started: bool,
+    header_done: bool,
+    /// A segment end found ahead by [`SkimReader::segment_ready`].
+    found: Option<usize>,
+    passthrough: bool,
+    /// Whether the next segment's key line is certainly a statement.
+    next_is_statement: bool,
+    out_lines: u64,
+    dropped: u64,
+}
+
+impl<'k, R: Read> SkimReader<'k, R> {
+    /// Wraps `inner` (the whole file, BOM included) read as `encoding`.
+    pub fn new(
+        inner: R,
+        encoding: TextEncoding,
+        keep: &'k dyn Fn(&str) -> bool,
+        map: SharedLineMap,
+    ) -> Self {
+        let width = match encoding {
+            TextEncoding::Utf16Le => 2,
+            e if skimmable(e) => 1,
+            _ => 0,
+        };
+        let bom = encoding.bom_len();
+        SkimReader {
+            inner,
+            keep,
+            map,
+            width,
+            bom,
+            buf: Vec::new(),
+            phase: if width == 0 {
+                0
+            } else {
+                (width - bom % width) % width
+            },
+            eof: false,
+            out_lo: 0,
+            out_hi: 0,
+            seg: 0,
+            scan: 0,
+            started: false,
+            header_done: false,
+            found: None,
+            passthrough: width == 0,
+            next_is_statement: false,
+            out_lines: 0,
+            dropped: 0,
+        }
+    }
+
+    fn unit(&self, p: usize) -> Option<u16> {
+        if self.width == 2 {
+            let lo = *self.buf.get(p)?;
+            let hi = *self.buf.get(p + 1)?;
+            Some(u16::from_le_bytes([lo, hi]))
+        } else {
+            self.buf.get(p).map(|b| u16::from(*b))
+        }
+    }
+
+    fn aligned(&self, p: usize) -> bool {
+        (p + self.phase) % self.width == 0
+    }
+
+    /// Reads more of the input; false at its end.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        // `read_to_end` grows the buffer without zeroing a whole chunk for small files.
+        let len = self.buf.len();
+        (&mut self.inner)
+            .take(CHUNK as u64)
+            .read_to_end(&mut self.buf)?;
+        let n = self.buf.len() - len;
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    /// Drops decided bytes from the front of the buffer (the output must be drained).
+    fn compact(&mut self) {
+        let cut = self.seg;
+        if cut < CHUNK {
+            return;
+        }
+        self.buf.drain(..cut);
+        self.seg = 0;
+        self.scan -= cut;
+        self.out_lo = 0;
+        self.out_hi = 0;
+        self.found = self.found.map(|f| f - cut);
+        if self.width > 0 {
+            self.phase = (self.phase + cut) % self.width;
+        }
+    }
+
+    /// The end of the line starting at `from` (offset of its terminator) and the offset just
+    /// past the terminator; `None` when more input is needed to know.
+    fn line_end(&self, from: usize) -> Option<(usize, usize)> {
+        let w = self.width;
+        let mut at = from;
+        loop {
+            let off = memchr::memchr2(b'\n', b'\r', self.buf.get(at..)?)?;
+            let p = at + off;
+            if self.aligned(p) && (w == 1 || self.buf.get(p + 1) == Some(&0)) {
+                if self.unit(p) == Some(CR) {
+                    return match self.unit(p + w) {
+                        Some(LF) => Some((p, p + 2 * w)),
+                        Some(_) => Some((p, p + w)),
+                        None if self.eof => Some((p, p + w)),
+                        None => None,
+                    };
+                }
+                return Some((p, p + w));
+            }
+            at = p + 1;
+        }
+    }
+
+    /// The next line start at or after `self.scan` whose first non-blank unit is `[`.
+    fn next_candidate(&mut self) -> Option<usize> {
+        let w = self.width;
+        loop {
+            let hay = self.buf.get(self.scan..)?;
+            let Some(off) = memchr::memchr(b'[', hay) else {
+                self.scan = self.buf.len();
+                return None;
+            };
+            let h = self.scan + off;
+            if w == 2 && self.buf.get(h + 1).is_none() {
+                self.scan = h;
+                return None;
+            }
+            self.scan = h + 1;
+            if !self.aligned(h) || (w == 2 && self.buf.get(h + 1) != Some(&0)) {
+                continue;
+            }
+            // Walk back over blanks to the terminator that starts the line.
+            let mut p = h;
+            loop {
+                if p < self.seg + w {
+                    break;
+                }
+                match self.unit(p - w) {
+                    Some(0x20) | Some(0x09) => p -= w,
+                    Some(LF) | Some(CR) => return Some(p),
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    /// Lines ended in `[a, b)` (a and b are line starts, so no CRLF straddles `b`).
+    fn count_lines(&self, a: usize, b: usize) -> u64 {
+        match self.buf.get(a..b) {
+            Some(hay) if self.width == 2 => count_terminators_u16(hay),
+            Some(hay) => count_terminators_u8(hay),
+            None => 0,
+        }
+    }
+
+    /// Whether the last non-blank line in `[a, b)` (b a line start) certainly leaves no hex
+    /// continuation pending.
+    fn ends_safely(&self, a: usize, b: usize) -> bool {
+        let w = self.width;
+        let mut end = b;
+        while end > a {
+            // `end` is a line start: step back over its terminator.
+            let mut le = end - w;
+            if self.unit(le) == Some(LF) && le >= a + w && self.unit(le - w) == Some(CR) {
+                le -= w;
+            }
+            // Find this line's start.
+            let mut ls = le;
+            while ls >= a + w {
+                match self.unit(ls - w) {
+                    Some(LF) | Some(CR) => break,
+                    _ => ls -= w,
+                }
+            }
+            match self.line_safety(ls, le) {
+                Some(safe) => return safe,
+                None => end = ls,
+            }
+        }
+        true
+    }
+
+    /// `None` for a blank line, else whether the line cannot leave a continuation pending.
+    fn line_safety(&self, ls: usize, le: usize) -> Option<bool> {
+        let w = self.width;
+        let mut first: Option<u16> = None;
+        let mut after_backslash = false;
+        let mut p = ls;
+        while p < le {
+            let u = self.unit(p).unwrap_or(0);
+            p += w;
+            match u {
+                0 => return Some(false),
+                0x20 | 0x09 => continue,
+                _ => {}
+            }
+            if first.is_none() {
+                if u == u16::from(b';') {
+                    return Some(false);
+                }
+                first = Some(u);
+            }
+            if after_backslash && u == u16::from(b';') {
+                return Some(false);
+            }
+            after_backslash = u == u16::from(b'\\');
+        }
+        first?;
+        Some(!after_backslash)
+    }
+
+    /// The normalised path of a plain key line `[ls, le)`, if it is one.
+    fn plain_key_path(&self, ls: usize, le: usize) -> Option<String> {
+        let w = self.width;
+        let mut s = String::with_capacity((le - ls) / w);
+        let mut p = ls;
+        while p < le {
+            let u = self.unit(p)?;
+            if u == 0 || u >= 0x80 {
+                return None;
+            }
+            s.push(char::from(u as u8));
+            p += w;
+        }
+        let rest = s.strip_prefix('[')?;
+        if rest.starts_with(['-', ' ', '\t']) {
+            return None;
+        }
+        let close = rest.rfind(']')?;
+        normalize_key_path(rest.get(..close)?)
+    }
+
+    /// True when the next segment can be decided from what is buffered.
+    fn segment_ready(&mut self) -> bool {
+        self.started && (self.eof || self.next_candidate_peek())
+    }
+
+    fn next_candidate_peek(&mut self) -> bool {
+        // `next_candidate` only moves `scan` forward over bytes that hold no candidate.
+        match self.next_candidate() {
+            Some(c) => {
+                self.found = Some(c);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Decides the next segment and sets the output range. False at the end of the input.
+    fn step(&mut self) -> io::Result<bool> {
+        self.compact();
+        let w = self.width;
+        if !self.started {
+            // The header line must be exactly one regedit writes (else: pass through).
+            let (le, next) = loop {
+                match self.line_end(self.bom) {
+                    Some(x) => break x,
+                    None if self.eof => {
+                        self.passthrough = true;
+                        return Ok(false);
+                    }
+                    None => {
+                        if self.buf.len() > MAX_SEGMENT {
+                            self.passthrough = true;
+                            return Ok(false);
+                        }
+                        self.fill()?;
+                    }
+                }
+            };
+            let mut header = String::new();
+            let mut p = self.bom;
+            while p < le {
+                match self.unit(p) {
+                    Some(u) if u > 0 && u < 0x80 => header.push(char::from(u as u8)),
+                    _ => break,
+                }
+                p += w;
+            }
+            let trimmed = header.trim_end_matches([' ', '\t']);
+            if p < le
+                || !(trimmed == "Windows Registry Editor Version 5.00" || trimmed == "REGEDIT4")
+            {
+                self.passthrough = true;
+                return Ok(false);
+            }
+            self.started = true;
+            self.scan = next;
+        }
+        let start = self.seg;
+        let end = loop {
+            if let Some(c) = self.found.take().or_else(|| self.next_candidate()) {
+                break c;
+            }
+            if self.eof {
+                break self.buf.len();
+            }
+            if self.buf.len() - start > MAX_SEGMENT {
+                self.passthrough = true;
+                return Ok(false);
+            }
+            self.fill()?;
+        };
+        let is_statement = std::mem::take(&mut self.next_is_statement);
+        let at_eof = end == self.buf.len() && self.eof;
+        // Header segment: everything before the first key line.
+        if !self.header_done {
+            self.header_done = true;
+            self.out_lines += self.count_lines(self.bom, end);
+            self.next_is_statement = self.ends_safely(self.bom, end);
+            self.emit(start, end, end);
+            return Ok(true);
+        }
+        let key = self.line_end(start).filter(|(_, next)| *next <= end);
+        let drop = match key {
+            Some((le, next)) if is_statement && next < end => {
+                let unkept = self
+                    .plain_key_path(start, le)
+                    .is_some_and(|path| !(self.keep)(&path));
+                unkept && (at_eof || self.ends_safely(start, end))
+            }
+            _ => false,
+        };
+        if let (true, Some((_, next))) = (drop, key) {
+            self.out_lines += 1;
+            if !at_eof {
+                self.dropped += self.count_lines(next, end);
+                self.map.borrow_mut().push(self.out_lines + 1, self.dropped);
+            }
+            self.next_is_statement = true;
+            self.emit(start, next, end);
+        } else {
+            if !at_eof {
+                self.out_lines += self.count_lines(start, end);
+                self.next_is_statement = self.ends_safely(start, end);
+            }
+            self.emit(start, end, end);
+        }
+        Ok(true)
+    }
+
+    fn emit(&mut self, lo: usize, hi: usize, next_segment: usize) {
+        self.out_lo = lo;
+        self.out_hi = hi;
+        self.seg = next_segment;
+        self.scan = self.scan.max(next_segment);
+    }
+}
+
+impl<R: Read> Read for SkimReader<'_, R> {
+    /// Fills `out` with as many decided segments as fit, so the decoder sees big pieces.
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        loop {
+            if self.out_lo < self.out_hi {
+                let k = (self.out_hi - self.out_lo).min(out.len() - n);
+                out[n..n + k].copy_from_slice(&self.buf[self.out_lo..self.out_lo + k]);
+                self.out_lo += k;
+                n += k;
+                if n == out.len() {
+                    return Ok(n);
+                }
+                continue;
+            }
+            if self.passthrough {
+                // Whatever is buffered and undecided, then the rest straight from the input.
+                if self.seg < self.buf.len() {
+                    self.out_lo = self.seg;
+                    self.out_hi = self.buf.len();
+                    self.seg = self.buf.len();
+                    continue;
+                }
+                if n > 0 {
+                    return Ok(n);
+                }
+                return self.inner.read(out);
+            }
+            if self.seg >= self.buf.len() && self.eof {
+                return Ok(n);
+            }
+            // Deciding the next segment may need a read from the input: hand out what we
+            // have first.
+            if n > 0 && !self.segment_ready() {
+                return Ok(n);
+            }
+            if !self.step()? && !self.passthrough {
+                return Ok(n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::reg_export;
+
+    fn keep(path: &str) -> bool {
+        crate::artifact::proxy_relevant_key(path)
+    }
+
+    fn encode(text: &str, enc: TextEncoding) -> Vec<u8> {
+        match enc {
+            TextEncoding::Utf16Le => {
+                let mut v = vec![0xFF, 0xFE];
+                v.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+                v
+            }
+            TextEncoding::Utf8Bom => [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(),
+            _ => text.as_bytes().to_vec(),
+        }
+    }
+
+    /// Keys, values and line numbers must be those of the full parse.
+    fn same_as_full(text: &str, enc: TextEncoding) {
+        let bytes = encode(text, enc);
+        let reader = crate::text::TextReader::with_detector(&bytes[..], |_, _| enc).unwrap();
+        let (full, full_diags) = reg_export::parse(reader, &keep);
+        let (skim, skim_diags) = reg_export::parse_skimming(&bytes[..], enc, &keep);
+        assert_eq!(
+            serde_json::to_string(&skim).unwrap(),
+            serde_json::to_string(&full).unwrap(),
+            "{enc:?}: {text:?}"
+        );
+        // Every diagnostic of the skim is one of the full parse (same line and code).
+        for d in &skim_diags {
+            assert!(
+                full_diags
+                    .iter()
+                    .any(|f| f.line == d.line && f.code == d.code && f.column == d.column),
+                "{d:?} not in full parse of {text:?}"
+            );
+        }
+    }
+
+    const IS: &str = "HKEY_USERS\\S-1-5-18\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections";
+
+    const PIECES: &[&str] = &[
+        "[HKEY_CURRENT_USER\\Software\\Contoso\\App]",
+        "[HKEY_CURRENT_USER\\Software\\Fabrikam]",
+        "[HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings]",
+        "[HKEY_USERS\\S-1-5-18\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections]",
+        "  [HKEY_USERS\\S-1-5-19\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections]",
+        "[-HKEY_CURRENT_USER\\Software\\Old]",
+        "[HKEY_NOPE\\Software]",
+        "[ HKEY_CURRENT_USER\\Software\\Blank]",
+        "\"DefaultConnectionSettings\"=hex:46,00,00,00,01,00,00,00,09,00,00,00,00,\\",
+        "  00,00,00,00,00,00,00,00,\\",
+        "  00,00,00,00",
+        "  00,00 ; end",
+        "  01,02,\\ ; comment",
+        "\"ProxyServer\"=\"proxy:8080\"",
+        "\"Path\"=\"C:\\\\dir\\\\\"",
+        "\"Odd\"=\"a;b\\\\\"",
+        "\"ProxyEnable\"=dword:00000001",
+        "@=\"default\"",
+        "; a comment \\",
+        "# hash",
+        "garbage",
+        "",
+        "   ",
+        "\"Nul\"=\"a\u{0}b\"",
+        "\"Uni\"=\"Čeština ĊĎ\u{0A0D}\u{0D0A}\"",
+        "[HKEY_CURRENT_USER\\Software\\Ünïcode]",
+        "\"Multi\"=hex(7):61,00,00,00,00,00",
+        "\"Bad\"=hex:zz",
+        "\"Cont\"=hex:01,\\",
+    ];
+
+    fn generated(seed: u64, eol: &str) -> String {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut out = String::from("Windows Registry Editor Version 5.00");
+        out.push_str(eol);
+        for _ in 0..60 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let i = (x >> 33) as usize % PIECES.len();
+            out.push_str(PIECES[i]);
+            out.push_str(eol);
+        }
+        out
+    }
+
+    #[test]
+    fn skim_equals_full_parse_on_generated_exports() {
+        for seed in 0..150 {
+            for eol in ["\r\n", "\n", "\r"] {
+                let text = generated(seed, eol);
+                for enc in [
+                    TextEncoding::Utf16Le,
+                    TextEncoding::Utf8,
+                    TextEncoding::Utf8Bom,
+                ] {
+                    same_as_full(&text, enc);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn skim_keeps_line_numbers_and_drops_unwanted_bodies() {
+        let mut text = String::from("Windows Registry Editor Version 5.00\r\n\r\n");
+        for i in 0..50 {
+            text.push_str(&format!(
+                "[HKEY_CURRENT_USER\\Software\\Vendor\\App{i}]\r\n\"A\"=hex:01,02,\\\r\n  03\r\n\r\n"
+            ));
+        }
+        text.push_str(&format!(
+            "[{IS}]\r\n\"DefaultConnectionSettings\"=hex:46,00\r\n"
+        ));
+        same_as_full(&text, TextEncoding::Utf16Le);
+        let bytes = encode(&text, TextEncoding::Utf16Le);
+        let (skim, _) = reg_export::parse_skimming(&bytes[..], TextEncoding::Utf16Le, &keep);
+        assert_eq!(skim.keys.len(), 1);
+        assert_eq!(skim.keys[0].line, 203);
+        assert_eq!(skim.keys[0].values[0].line, 204);
+        let mut out = Vec::new();
+        let map: SharedLineMap = Default::default();
+        SkimReader::new(&bytes[..], TextEncoding::Utf16Le, &keep, map)
+            .read_to_end(&mut out)
+            .unwrap();
+        // The 50 bodies are gone, their key lines stay.
+        let kept = String::from_utf16_lossy(
+            &out.chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(kept.matches("\"A\"=hex").count(), 0);
+        assert_eq!(kept.matches("[HKEY_CURRENT_USER").count(), 50);
+        // A continuation left pending swallows the key line: regedit never opens it.
+        let swallowed = format!(
+            "REGEDIT4\n[HKEY_CURRENT_USER\\Software\\X]\n\"A\"=hex:01,\\\n[{IS}]\n\"DefaultConnectionSettings\"=hex:46\n"
+        );
+        same_as_full(&swallowed, TextEncoding::Utf8);
+    }
+
+    #[test]
+    fn terminators_are_counted_per_code_unit() {
+        let units = |s: &str| {
+            s.encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<u8>>()
+        };
+        let long = "a\r\n".repeat(100) + "b\rc\n\u{0A0D}\u{0D0A}Ċč\r";
+        assert_eq!(count_terminators_u16(&units(&long)), 103);
+        assert_eq!(count_terminators_u8(b"a\r\nb\rc\n\r"), 4);
+        assert_eq!(
+            normalize_key_path("hkcu\\Software\\X\\\\").as_deref(),
+            Some("HKEY_CURRENT_USER\\Software\\X")
+        );
+    }
+}
