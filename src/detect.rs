@@ -52,7 +52,9 @@ pub fn detect_text(sample: &str) -> Kind {
     let mut first_meaningful: Option<&str> = None;
     let trimmed_start = sample.trim_start_matches('\u{feff}');
     let json_like = trimmed_start.trim_start().starts_with('{');
-    for (n, raw) in text::lines(trimmed_start).take(400) {
+    // One lowercase buffer for the whole sample: no allocation per line.
+    let mut lower = String::new();
+    for (_, raw) in text::lines(trimmed_start).take(400) {
         let line = raw.trim();
         if line.is_empty() {
             continue;
@@ -64,7 +66,10 @@ pub fn detect_text(sample: &str) -> Kind {
                 return Kind::RegExport;
             }
         }
-        let lower = line.to_ascii_lowercase();
+        lower.clear();
+        lower.push_str(line);
+        lower.make_ascii_lowercase();
+        let signals = signals_in(lower.as_bytes());
         if line.starts_with('[')
             && line.contains(']')
             && upper_starts_with_hkey(line.get(1..).unwrap_or(""))
@@ -84,7 +89,7 @@ pub fn detect_text(sample: &str) -> Kind {
         {
             score_compare += 5;
         }
-        if lower.contains("reg compare") || lower.contains("reg.exe compare") {
+        if signals & SIG_COMPARE_COMMAND != 0 {
             score_compare += 4;
         }
         if lower.starts_with("result compared")
@@ -94,10 +99,10 @@ pub fn detect_text(sample: &str) -> Kind {
         {
             score_compare += 5;
         }
-        if is_not_found_error(line) {
+        if signals & SIG_NOT_FOUND != 0 {
             score_compare += 2;
         }
-        if lower.contains("reg query") || lower.contains("reg.exe query") {
+        if signals & SIG_QUERY_COMMAND != 0 {
             score_query += 4;
         }
         if raw.starts_with("    ") && line.contains("    REG_") || line.contains("\tREG_") {
@@ -106,33 +111,22 @@ pub fn detect_text(sample: &str) -> Kind {
         if lower.starts_with("end of search:") {
             score_query += 3;
         }
-        if lower.contains("get-itemproperty")
+        if signals & SIG_POWERSHELL != 0
             || (lower.starts_with("defaultconnectionsettings") && line.contains(':'))
             || lower.starts_with("pspath ")
             || is_ps_byte_list(line)
         {
             score_query += 3;
         }
-        if lower.contains("winhttp proxy settings")
-            || lower.contains("direct access (no proxy server)")
-            || lower.starts_with("proxy server(s)")
-            || lower.contains("winhttp advanced proxy settings")
-            || lower.contains("error writing proxy settings")
-            || lower.contains("netsh winhttp")
-        {
+        if signals & SIG_NETSH != 0 || lower.starts_with("proxy server(s)") {
             score_netsh += 5;
         }
         if looks_like_log_line(line) {
             score_log += 2;
         }
-        if lower.contains("(503) server unavailable")
-            || lower.contains("503 (service unavailable)")
-            || lower.contains("http error 503")
-            || lower.contains("invoke-webrequest")
-        {
+        if signals & SIG_PROBE != 0 {
             probe = true;
         }
-        let _ = n;
     }
     if json_like && looks_like_sensor_config(sample) {
         return Kind::SensorConfig;
@@ -189,12 +183,66 @@ fn upper_starts_with_hkey(s: &str) -> bool {
 
 /// reg.exe's "unable to find the specified registry key or value" in any language we know.
 pub fn is_not_found_error(line: &str) -> bool {
-    let l = line.to_lowercase();
-    l.contains("unable to find the specified registry key or value")
-        || l.contains("registrierungsschlüssel bzw. wert wurde nicht gefunden")
-        || l.contains("trouvé la clé ou la valeur de registre")
-        || l.contains("no pudo encontrar la clave o el valor del registro")
-        || l.contains("指定されたレジストリ キーまたは値が見つかりませんでした")
+    signals_in(line.to_ascii_lowercase().as_bytes()) & SIG_NOT_FOUND != 0
+}
+
+const SIG_COMPARE_COMMAND: u8 = 1;
+const SIG_QUERY_COMMAND: u8 = 2;
+const SIG_NOT_FOUND: u8 = 4;
+const SIG_POWERSHELL: u8 = 8;
+const SIG_NETSH: u8 = 16;
+const SIG_PROBE: u8 = 32;
+
+/// Substrings (of an ASCII-lowercased line) that hint at a kind, with the signal each gives.
+const SIGNATURES: [(&str, u8); 18] = [
+    ("reg compare", SIG_COMPARE_COMMAND),
+    ("reg.exe compare", SIG_COMPARE_COMMAND),
+    ("reg query", SIG_QUERY_COMMAND),
+    ("reg.exe query", SIG_QUERY_COMMAND),
+    (
+        "unable to find the specified registry key or value",
+        SIG_NOT_FOUND,
+    ),
+    (
+        "registrierungsschlüssel bzw. wert wurde nicht gefunden",
+        SIG_NOT_FOUND,
+    ),
+    ("trouvé la clé ou la valeur de registre", SIG_NOT_FOUND),
+    (
+        "no pudo encontrar la clave o el valor del registro",
+        SIG_NOT_FOUND,
+    ),
+    (
+        "指定されたレジストリ キーまたは値が見つかりませんでした",
+        SIG_NOT_FOUND,
+    ),
+    ("get-itemproperty", SIG_POWERSHELL),
+    ("winhttp proxy settings", SIG_NETSH),
+    ("direct access (no proxy server)", SIG_NETSH),
+    ("winhttp advanced proxy settings", SIG_NETSH),
+    ("error writing proxy settings", SIG_NETSH),
+    ("netsh winhttp", SIG_NETSH),
+    ("(503) server unavailable", SIG_PROBE),
+    ("503 (service unavailable)", SIG_PROBE),
+    ("http error 503", SIG_PROBE),
+];
+
+/// Searchers built once (building one per call dominated detection time).
+static FINDERS: std::sync::LazyLock<Vec<(memchr::memmem::Finder<'static>, u8)>> =
+    std::sync::LazyLock::new(|| {
+        SIGNATURES
+            .iter()
+            .chain([("invoke-webrequest", SIG_PROBE)].iter())
+            .map(|(p, sig)| (memchr::memmem::Finder::new(p.as_bytes()), *sig))
+            .collect()
+    });
+
+/// Every signal whose signature occurs in the (lowercased) line.
+fn signals_in(lower: &[u8]) -> u8 {
+    FINDERS
+        .iter()
+        .filter(|(f, _)| f.find(lower).is_some())
+        .fold(0, |acc, (_, sig)| acc | sig)
 }
 
 /// A sensor, updater or installer log line: runtime `2024-03-06 11:42:39.6370 Error Logger ...`,

@@ -2,7 +2,10 @@
 //! decision rules, the findings and the verdict.
 
 use crate::artifact::{self, Scope};
-use crate::input::CaseInput;
+use std::io::{BufRead, BufReader, Read};
+
+use crate::input::zip_archive;
+use crate::input::{CaseInput, Limits, Upload};
 
 pub mod evidence;
 pub mod model;
@@ -16,10 +19,10 @@ use model::{CaseReport, InputRecord, State};
 use principals::Principal;
 
 /// Options of the analysis.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AnalyzeOptions {
-    /// Largest file read.
-    pub max_file: u64,
+    /// Caps on everything read (file size, archive entries and nesting).
+    pub limits: Limits,
 }
 
 /// The result of one probe run for a route, as the rules see it.
@@ -54,54 +57,104 @@ pub fn assemble(input: &CaseInput, options: &AnalyzeOptions) -> Assembled {
         ..Assembled::default()
     };
     for s in &input.skipped {
-        assembled.inputs.push(InputRecord {
-            file: s.name.clone(),
-            kind: "unknown".into(),
-            case: input.name.clone(),
-            error: Some(s.reason.clone()),
-            encoding: None,
-            diagnostics: 0,
-        });
+        assembled
+            .inputs
+            .push(input_error(&s.name, &input.name, s.reason.clone()));
     }
     for upload in &input.uploads {
-        let parsed = upload
-            .open(options.max_file)
-            .and_then(|r| artifact::parse_reader(&upload.name, r, Scope::ProxyRelevant));
-        match parsed {
-            Ok(a) => {
-                let rejected = a.rejected();
-                assembled.inputs.push(InputRecord {
-                    file: a.file.clone(),
-                    kind: a.kind.name().to_string(),
-                    case: input.name.clone(),
-                    error: if rejected {
-                        a.diagnostics
-                            .iter()
-                            .find(|d| d.code == "rejected-file")
-                            .map(|d| d.message.clone())
-                    } else {
-                        None
-                    },
-                    encoding: a.encoding.map(|e| e.name().to_string()),
-                    diagnostics: a
-                        .diagnostics
-                        .iter()
-                        .filter(|d| d.severity >= crate::diag::Severity::Warning)
-                        .count(),
-                });
-                assembled.observations.extend(evidence::observations(&a));
-            }
-            Err(e) => assembled.inputs.push(InputRecord {
-                file: upload.name.clone(),
-                kind: "unknown".into(),
-                case: input.name.clone(),
-                error: Some(format!("cannot read: {e}")),
-                encoding: None,
-                diagnostics: 0,
-            }),
-        }
+        assemble_upload(upload, &input.name, options, &mut assembled);
     }
     assembled
+}
+
+fn input_error(file: &str, case: &str, error: String) -> InputRecord {
+    InputRecord {
+        file: file.to_string(),
+        kind: "unknown".into(),
+        case: case.to_string(),
+        error: Some(error),
+        encoding: None,
+        diagnostics: 0,
+    }
+}
+
+/// Parses one upload (opened once); a zip archive, recognised by its first bytes, is
+/// expanded in memory and each entry parsed in turn.
+fn assemble_upload(
+    upload: &Upload,
+    case: &str,
+    options: &AnalyzeOptions,
+    assembled: &mut Assembled,
+) {
+    let limits = &options.limits;
+    let mut reader = match upload.open(limits.max_file) {
+        Ok(r) => BufReader::with_capacity(crate::artifact::SNIFF_BYTES, r),
+        Err(e) => {
+            assembled
+                .inputs
+                .push(input_error(&upload.name, case, format!("cannot read: {e}")));
+            return;
+        }
+    };
+    let is_zip = match reader.fill_buf() {
+        Ok(head) => zip_archive::is_zip(head),
+        Err(e) => {
+            assembled
+                .inputs
+                .push(input_error(&upload.name, case, format!("cannot read: {e}")));
+            return;
+        }
+    };
+    if is_zip {
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.take(limits.max_file).read_to_end(&mut bytes) {
+            assembled
+                .inputs
+                .push(input_error(&upload.name, case, format!("cannot read: {e}")));
+            return;
+        }
+        let mut archive = CaseInput::default();
+        zip_archive::expand(&upload.name, bytes, 1, limits, &mut archive);
+        for s in &archive.skipped {
+            assembled
+                .inputs
+                .push(input_error(&s.name, case, s.reason.clone()));
+        }
+        for entry in &archive.uploads {
+            assemble_upload(entry, case, options, assembled);
+        }
+        return;
+    }
+    match artifact::parse_reader(&upload.name, reader, Scope::ProxyRelevant) {
+        Ok(a) => {
+            let rejected = a.rejected();
+            assembled.inputs.push(InputRecord {
+                file: a.file.clone(),
+                kind: a.kind.name().to_string(),
+                case: case.to_string(),
+                error: if rejected {
+                    a.diagnostics
+                        .iter()
+                        .find(|d| d.code == "rejected-file")
+                        .map(|d| d.message.clone())
+                } else {
+                    None
+                },
+                encoding: a.encoding.map(|e| e.name().to_string()),
+                diagnostics: a
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.severity >= crate::diag::Severity::Warning)
+                    .count(),
+            });
+            assembled.observations.extend(evidence::observations(&a));
+        }
+        Err(e) => {
+            assembled
+                .inputs
+                .push(input_error(&upload.name, case, format!("cannot read: {e}")))
+        }
+    }
 }
 
 /// The route of each account the sensor runs as (and the sensor's own proxy), for the probe.

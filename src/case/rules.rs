@@ -334,7 +334,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
             let eff = settings::from_blob(&bytes);
             report.state = state_of(&eff, &p);
             report.summary = eff.summary();
-            let mut json = eff.json.clone();
+            let mut json = eff.json();
             if let Some(obj) = json.as_object_mut() {
                 obj.insert("source".into(), "DefaultConnectionSettings".into());
                 obj.insert("data_hex".into(), crate::registry::hex_lower(&bytes).into());
@@ -353,7 +353,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
                 State::Direct
             };
             report.summary = eff.summary();
-            report.settings = Some(eff.json.clone());
+            report.settings = Some(eff.json());
             resolved.effective.insert(p.clone(), eff.clone());
         } else if !acc.missing.is_empty() {
             report.state = State::Missing;
@@ -361,7 +361,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
         } else if let Some(eff) = acc.plain_effective() {
             report.state = state_of(&eff, &p);
             report.summary = format!("{} (plain values)", eff.summary());
-            report.settings = Some(eff.json.clone());
+            report.settings = Some(eff.json());
             resolved.effective.insert(p.clone(), eff);
         } else if !acc.truncated.is_empty() {
             report.summary = "blob shown truncated; content unknown".to_string();

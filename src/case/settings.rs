@@ -23,14 +23,14 @@ pub struct Effective {
     pub auto_config_url: String,
     /// The blob was cut or malformed (`truncated`, `length_overrun`, ...).
     pub error: Option<String>,
-    /// The decoded fields for the report (`decode` JSON).
-    pub json: Value,
+    /// What the settings were decoded from, turned into JSON only for the report.
+    detail: Detail,
     /// The proxy model's view.
     pub model: EffectiveSettings,
 }
 
 impl Effective {
-    fn new(model: EffectiveSettings, json: Value, error: Option<String>) -> Effective {
+    fn new(model: EffectiveSettings, detail: Detail, error: Option<String>) -> Effective {
         Effective {
             flags: model.flags.unwrap_or(0),
             proxy_enabled: model.uses_manual_proxy(),
@@ -40,8 +40,18 @@ impl Effective {
             bypass_list: model.bypass_list.clone().unwrap_or_default(),
             auto_config_url: model.auto_config_url.clone().unwrap_or_default(),
             error,
-            json,
+            detail,
             model,
+        }
+    }
+
+    /// The decoded fields for the report (the `decode` JSON for blobs), built on demand:
+    /// judging compares many blobs, and only the chosen one is shown.
+    pub fn json(&self) -> Value {
+        match &self.detail {
+            Detail::Blob(b) => serde_json::to_value(b.as_ref()).unwrap_or(Value::Null),
+            Detail::WinHttp(w) => serde_json::to_value(w.as_ref()).unwrap_or(Value::Null),
+            Detail::Json(v) => v.clone(),
         }
     }
 
@@ -95,12 +105,20 @@ impl Effective {
     }
 }
 
+/// Where an [`Effective`] came from, kept for its report JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Detail {
+    Blob(Box<ConnectionSettings>),
+    WinHttp(Box<WinHttpSettings>),
+    Json(Value),
+}
+
 /// Decodes a `DefaultConnectionSettings` blob.
 pub fn from_blob(bytes: &[u8]) -> Effective {
     let decoded = ConnectionSettings::decode(bytes);
-    let json = serde_json::to_value(&decoded).unwrap_or(Value::Null);
     let error = decoded.error.map(|e| e.as_str().to_string());
-    Effective::new(EffectiveSettings::from(&decoded), json, error)
+    let model = EffectiveSettings::from(&decoded);
+    Effective::new(model, Detail::Blob(Box::new(decoded)), error)
 }
 
 /// Effective settings from the plain values (`ProxyEnable`, `ProxyServer`, ...).
@@ -122,7 +140,7 @@ pub fn from_plain(
     if let Some(o) = json.as_object_mut() {
         o.insert("source".into(), "plain values".into());
     }
-    Effective::new(model, json, None)
+    Effective::new(model, Detail::Json(json), None)
 }
 
 /// Effective settings of WinHTTP as `netsh winhttp show proxy` printed them.
@@ -133,22 +151,22 @@ pub fn from_winhttp_text(direct: bool, proxy: Option<&str>, bypass: Option<&str>
         EffectiveSettings::from_netsh(proxy, bypass)
     };
     let json = serde_json::json!({"source": "netsh winhttp", "direct": direct, "proxy": proxy.map(redact), "bypass": bypass});
-    Effective::new(model, json, None)
+    Effective::new(model, Detail::Json(json), None)
 }
 
 /// The sensor's own proxy (`SensorConfiguration.json`).
 pub fn from_sensor_proxy(url: &str) -> Effective {
     let model = EffectiveSettings::from_sensor_proxy_url(url);
     let json = serde_json::to_value(&model).unwrap_or(Value::Null);
-    Effective::new(model, json, None)
+    Effective::new(model, Detail::Json(json), None)
 }
 
 /// Decodes a `WinHttpSettings` blob.
 pub fn from_winhttp_blob(bytes: &[u8]) -> Effective {
     let decoded = WinHttpSettings::decode(bytes);
-    let json = serde_json::to_value(&decoded).unwrap_or(Value::Null);
     let error = decoded.error.map(|e| e.as_str().to_string());
-    Effective::new(EffectiveSettings::from(&decoded), json, error)
+    let model = EffectiveSettings::from(&decoded);
+    Effective::new(model, Detail::WinHttp(Box::new(decoded)), error)
 }
 
 /// How a request to `https://host:443` would leave, judged on static settings.

@@ -82,9 +82,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         None
     };
 
-    let options = case::AnalyzeOptions {
-        max_file: limits.max_file,
-    };
+    let options = case::AnalyzeOptions { limits };
     let probe_url = args
         .probe_url
         .clone()

@@ -25,12 +25,7 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
     for s in &merged.skipped {
         ctx.warn(&format!("{}: {}", s.name, s.reason));
     }
-    let assembled = case::assemble(
-        &merged,
-        &AnalyzeOptions {
-            max_file: limits.max_file,
-        },
-    );
+    let assembled = case::assemble(&merged, &AnalyzeOptions { limits });
     let (report, resolved) = case::judge_with_settings(assembled, Vec::new());
     let plan = match fix::plan(&report, &resolved) {
         Ok(p) => p,

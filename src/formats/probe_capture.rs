@@ -78,18 +78,23 @@ impl ProbeScanner {
         if t.is_empty() || t.len() > 64 * 1024 {
             return false;
         }
-        let own_url = URL
-            .as_ref()
-            .and_then(|re| re.find(t))
-            .map(|m| m.as_str().trim_end_matches(['.', ',', ')']).to_string());
+        // Registry value lines (hex blobs) are never probe output: skip the regexes.
+        if t.contains(" REG_") {
+            return false;
+        }
+        let own_url = || {
+            URL.as_ref()
+                .and_then(|re| re.find(t))
+                .map(|m| m.as_str().trim_end_matches(['.', ',', ')']).to_string())
+        };
         let status = STATUS_PATTERNS
             .iter()
             .find_map(|re| re.captures(t))
             .and_then(|c| c.get(1))
             .and_then(|m| m.as_str().parse::<u16>().ok());
         if status.is_none() && is_probe_command(t) {
-            if own_url.is_some() {
-                self.url = own_url;
+            if let Some(url) = own_url() {
+                self.url = Some(url);
             }
             return true;
         }
@@ -106,7 +111,7 @@ impl ProbeScanner {
                 line,
                 status,
                 text,
-                url: own_url.or_else(|| self.url.clone()),
+                url: own_url().or_else(|| self.url.clone()),
             });
         }
         true

@@ -318,6 +318,11 @@ pub fn classify(line: &str) -> Option<Localized> {
     if s.is_empty() || s.len() > 2048 {
         return None;
     }
+    // Value and key lines (`< Value: …`, `    Name    REG_BINARY    …`) are never messages;
+    // skipping them keeps long hex data out of the message search.
+    if s.contains(" REG_") || s.starts_with("< ") || s.starts_with("> ") || s.starts_with("= ") {
+        return None;
+    }
     let collapsed: String = {
         let mut out = String::with_capacity(s.len());
         let mut blank = false;

@@ -311,24 +311,10 @@ fn add_file(path: &Path, meta: &std::fs::Metadata, limits: &Limits, case: &mut C
         });
         return;
     }
-    if zip_archive::looks_like_zip_file(path) {
-        match read_capped(path, limits.max_file) {
-            Ok(bytes) => zip_archive::expand(&name, bytes, 1, limits, case),
-            Err(e) => case.skipped.push(Skipped {
-                name,
-                reason: e.to_string(),
-            }),
-        }
-        return;
-    }
+    // Archives are recognised by their first bytes when the upload is read (one open per
+    // file), and expanded in memory there: see `case::assemble`.
     case.uploads.push(Upload {
         name,
         source: Source::File(path.to_path_buf()),
     });
-}
-
-fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, InputError> {
-    let mut buf = Vec::new();
-    File::open(path)?.take(cap).read_to_end(&mut buf)?;
-    Ok(buf)
 }

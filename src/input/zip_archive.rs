@@ -2,7 +2,6 @@
 //! only displayed (escaped), every inflated size is capped, nested archives up to a depth.
 
 use std::io::{Cursor, Read};
-use std::path::Path;
 use std::sync::Arc;
 
 use super::{CaseInput, Limits, Skipped, Source, Upload};
@@ -12,15 +11,6 @@ use crate::text::escape_control;
 const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";
 /// Empty archive (end of central directory only).
 const ZIP_EMPTY_MAGIC: &[u8; 4] = b"PK\x05\x06";
-
-/// True when the file starts like a zip archive (by content, not by name).
-pub fn looks_like_zip_file(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    match std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)) {
-        Ok(()) => is_zip(&magic),
-        Err(_) => false,
-    }
-}
 
 /// True when bytes start like a zip archive.
 pub fn is_zip(bytes: &[u8]) -> bool {
