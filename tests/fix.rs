@@ -309,8 +309,11 @@ fn wine_imports_fix_reg_byte_exact() {
     );
     assert_eq!(out.status.code(), Some(0));
     let prefix = dir.path().join("prefix");
+    // `timeout` bounds every Wine call, so a stuck wineserver cannot hang the suite.
     let run = |args: &[&str]| {
-        std::process::Command::new("wine")
+        std::process::Command::new("timeout")
+            .arg("120")
+            .arg("wine")
             .args(args)
             .env("WINEPREFIX", &prefix)
             .env("WINEDEBUG", "-all")
