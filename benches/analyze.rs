@@ -259,12 +259,7 @@ fn batch() -> io::Result<(Vec<PathBuf>, u64)> {
 /// The whole pipeline for one case, as `analyze` runs it without `--probe`.
 fn analyze(path: &Path, limits: &Limits) -> CaseReport {
     let case_input = input::case_from_path(path, limits);
-    let assembled = case::assemble(
-        &case_input,
-        &AnalyzeOptions {
-            max_file: limits.max_file,
-        },
-    );
+    let assembled = case::assemble(&case_input, &AnalyzeOptions { limits: *limits });
     case::judge(assembled, Vec::new())
 }
 
