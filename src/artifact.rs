@@ -67,7 +67,8 @@ pub struct Sniffed<R> {
 
 /// Reads the first [`SNIFF_BYTES`] and decides encoding and kind.
 pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
-    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    // Grown as read: most uploads are a few KiB, and a fresh 64 KiB per file costs page faults.
+    let mut prefix = Vec::new();
     (&mut input)
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut prefix)?;

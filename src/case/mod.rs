@@ -88,7 +88,8 @@ fn assemble_upload(
 ) {
     let limits = &options.limits;
     let mut reader = match upload.open(limits.max_file) {
-        Ok(r) => BufReader::with_capacity(crate::artifact::SNIFF_BYTES, r),
+        // Small: it only has to show the first bytes (zip or not); larger reads pass through.
+        Ok(r) => BufReader::with_capacity(8 * 1024, r),
         Err(e) => {
             assembled
                 .inputs
