@@ -332,6 +332,32 @@ pub fn fallback_principal(file: &str) -> Option<Principal> {
 
 const DCS: &str = "DefaultConnectionSettings";
 
+/// Records `fact` for the account, or, when the capture does not say which account it is
+/// about, an unattributed observation (never a guess).
+fn attribute(
+    out: &mut Vec<Observation>,
+    principal: Option<Principal>,
+    fact: Fact,
+    what: &str,
+    at: EvidenceRef,
+) {
+    let (principal, fact) = match principal {
+        Some(p) => (Some(p), fact),
+        None => (
+            None,
+            Fact::Unattributed {
+                what: what.to_string(),
+            },
+        ),
+    };
+    out.push(Observation {
+        principal,
+        user: None,
+        fact,
+        at,
+    });
+}
+
 fn probes(file: &str, observations: &[ProbeObservation], out: &mut Vec<Observation>) {
     for o in observations {
         out.push(Observation {
@@ -414,25 +440,16 @@ fn from_reg_compare(file: &str, capture: &RegCompareCapture, out: &mut Vec<Obser
         }
         let verdict = match c.result {
             Some(CompareResult::Missing) => {
-                match &side {
-                    Some(p) => out.push(Observation {
-                        principal: Some(p.clone()),
-                        user: None,
-                        fact: Fact::Missing {
-                            how: "reg compare: unable to find the specified registry key or value"
-                                .to_string(),
-                        },
-                        at,
-                    }),
-                    None => out.push(Observation {
-                        principal: None,
-                        user: None,
-                        fact: Fact::Unattributed {
-                            what: "reg compare not-found error".to_string(),
-                        },
-                        at,
-                    }),
-                }
+                attribute(
+                    out,
+                    side.clone(),
+                    Fact::Missing {
+                        how: "reg compare: unable to find the specified registry key or value"
+                            .to_string(),
+                    },
+                    "reg compare not-found error",
+                    at,
+                );
                 continue;
             }
             Some(CompareResult::Identical) => CompareVerdict::Identical,
@@ -442,25 +459,16 @@ fn from_reg_compare(file: &str, capture: &RegCompareCapture, out: &mut Vec<Obser
         if values.iter().any(|e| !e.truncated) {
             continue;
         }
-        match &side {
-            Some(p) => out.push(Observation {
-                principal: Some(p.clone()),
-                user: None,
-                fact: Fact::CompareVerdict {
-                    result: verdict,
-                    against: Some(Principal::CurrentUser),
-                },
-                at,
-            }),
-            None => out.push(Observation {
-                principal: None,
-                user: None,
-                fact: Fact::Unattributed {
-                    what: "reg compare result".to_string(),
-                },
-                at,
-            }),
-        }
+        attribute(
+            out,
+            side.clone(),
+            Fact::CompareVerdict {
+                result: verdict,
+                against: Some(Principal::CurrentUser),
+            },
+            "reg compare result",
+            at,
+        );
     }
 }
 
@@ -557,24 +565,14 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
             .map(|o| o.principal)
             .or_else(|| fallback_principal(file));
         let at = EvidenceRef::new(file, line);
-        match principal {
-            Some(p) => out.push(Observation {
-                principal: Some(p),
-                user: None,
-                fact: Fact::Missing {
-                    how: "reg query: unable to find the specified registry key or value"
-                        .to_string(),
-                },
-                at,
-            }),
-            None => out.push(Observation {
-                principal: None,
-                user: None,
-                fact: Fact::Unattributed {
-                    what: "reg query not-found error".to_string(),
-                },
-                at,
-            }),
-        }
+        attribute(
+            out,
+            principal,
+            Fact::Missing {
+                how: "reg query: unable to find the specified registry key or value".to_string(),
+            },
+            "reg query not-found error",
+            at,
+        );
     }
 }
