@@ -32,6 +32,15 @@ pub fn limits_from(args: &LimitArgs) -> Limits {
     }
 }
 
+/// What the main thread needs of one analysed case: its rendered text (streaming formats),
+/// its report (the JSON document), and the two facts the exit code depends on.
+struct CaseOutcome {
+    text: Option<String>,
+    report: Option<CaseReport>,
+    error_finding: bool,
+    input_errors: Vec<(String, String)>,
+}
+
 pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     if args.paths.is_empty() && args.batch.is_none() {
         ctx.warn("analyze: give at least one PATH or --batch DIR (see --help)");
@@ -157,11 +166,39 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
             Some(120)
         },
     };
+    let streaming = !matches!(args.format, Format::Json);
+    let format = args.format;
+    // Each worker analyses and renders its case; the main thread only orders and writes.
+    let run_one = |root: &PathBuf| -> CaseOutcome {
+        let report = analyze_one(root);
+        let text = match format {
+            Format::Json => None,
+            Format::Jsonl => Some(
+                serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+                    + "\n",
+            ),
+            Format::Markdown => Some(report::markdown::render_case(&report)),
+            Format::Csv => Some(report::csv::render_case(&report)),
+            Format::Table => Some(report::table::render_case(&report, &render)),
+        };
+        CaseOutcome {
+            error_finding: report.worst() == Some(Severity::Error),
+            input_errors: report
+                .inputs
+                .iter()
+                .filter_map(|i| i.error.as_ref().map(|e| (i.file.clone(), e.clone())))
+                .collect(),
+            text,
+            // Only the one JSON document needs every report at the end.
+            report: (!streaming).then_some(report),
+        }
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut reports: Vec<CaseReport> = Vec::with_capacity(roots.len());
-    let (tx, rx) = mpsc::channel::<(usize, CaseReport)>();
-    let streaming = !matches!(args.format, Format::Json);
+    let mut reports: Vec<CaseReport> = Vec::new();
+    let mut error_finding = false;
+    let mut input_errors: Vec<(String, String)> = Vec::new();
+    let (tx, rx) = mpsc::channel::<(usize, CaseOutcome)>();
     let mut write_error: Option<io::Error> = None;
     if matches!(args.format, Format::Csv) {
         if let Err(e) = out.write_all(report::csv::HEADER.as_bytes()) {
@@ -170,19 +207,19 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     }
     std::thread::scope(|scope| {
         let inputs_ref = &roots;
-        let analyze_ref = &analyze_one;
+        let run_ref = &run_one;
         scope.spawn(move || {
             pool.install(|| {
                 inputs_ref
                     .par_iter()
                     .enumerate()
                     .for_each_with(tx, |tx, (i, c)| {
-                        let _ = tx.send((i, analyze_ref(c)));
+                        let _ = tx.send((i, run_ref(c)));
                     });
             });
         });
         // Reorder: print case i only once cases 0..i are printed.
-        let mut pending: BTreeMap<usize, CaseReport> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, CaseOutcome> = BTreeMap::new();
         let mut next = 0usize;
         for (i, r) in rx {
             if let Some(bar) = &progress {
@@ -190,22 +227,14 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
             }
             pending.insert(i, r);
             while let Some(r) = pending.remove(&next) {
-                if streaming && write_error.is_none() {
-                    let text = match args.format {
-                        Format::Jsonl => {
-                            serde_json::to_string(&r)
-                                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-                                + "\n"
-                        }
-                        Format::Markdown => report::markdown::render_case(&r),
-                        Format::Csv => report::csv::render_case(&r),
-                        _ => report::table::render_case(&r, &render),
-                    };
+                if let (Some(text), None) = (&r.text, &write_error) {
                     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
                         write_error = Some(e);
                     }
                 }
-                reports.push(r);
+                error_finding |= r.error_finding;
+                input_errors.extend(r.input_errors);
+                reports.extend(r.report);
                 next += 1;
             }
         }
@@ -213,15 +242,15 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let all_inputs: Vec<_> = reports
-        .iter()
-        .flat_map(|r| r.inputs.iter().cloned())
-        .collect();
     if !streaming {
+        let all_inputs: Vec<_> = reports
+            .iter()
+            .flat_map(|r| r.inputs.iter().cloned())
+            .collect();
         let doc = AnalysisReport {
             schema_version: crate::SCHEMA_VERSION,
-            cases: reports.clone(),
-            inputs: all_inputs.clone(),
+            cases: reports,
+            inputs: all_inputs,
         };
         let written = serde_json::to_writer_pretty(&mut out, &doc)
             .map_err(io::Error::other)
@@ -239,14 +268,10 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         }
         return EXIT_INPUT;
     }
-    for i in &all_inputs {
-        if let Some(err) = &i.error {
-            ctx.warn(&format!("{}: {err}", i.file));
-        }
+    for (file, err) in &input_errors {
+        ctx.warn(&format!("{file}: {err}"));
     }
-    let unreadable = all_inputs.iter().any(|i| i.error.is_some());
-    let error_finding = reports.iter().any(|r| r.worst() == Some(Severity::Error));
-    if unreadable {
+    if !input_errors.is_empty() {
         EXIT_INPUT
     } else if error_finding {
         EXIT_FINDING
