@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::text::escape_control;
 
+pub mod read_ahead;
 pub mod zip_archive;
 
 /// Caps applied to everything read from customer data.
@@ -60,6 +61,9 @@ pub enum InputError {
     Archive(String),
 }
 
+/// Files larger than this are read ahead on a helper thread.
+const READ_AHEAD_FROM: u64 = 16 * 1024 * 1024;
+
 /// Where one upload's bytes are.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -81,7 +85,15 @@ impl Upload {
     /// Opens the upload for reading, capped at `max_file` bytes.
     pub fn open(&self, max_file: u64) -> io::Result<Box<dyn Read + Send + '_>> {
         match &self.source {
-            Source::File(p) => Ok(Box::new(File::open(p)?.take(max_file))),
+            Source::File(p) => {
+                let file = File::open(p)?;
+                // Large files are read one step ahead on another core.
+                if file.metadata()?.len() > READ_AHEAD_FROM {
+                    Ok(Box::new(read_ahead::ReadAhead::new(file.take(max_file))?))
+                } else {
+                    Ok(Box::new(file.take(max_file)))
+                }
+            }
             Source::Memory(b) => Ok(Box::new(Cursor::new(b.as_slice()))),
         }
     }
