@@ -748,3 +748,40 @@ fn passwords_are_redacted_in_every_output() {
         assert!(!r.stdout_text().contains("alice:"), "{fmt}");
     }
 }
+
+#[test]
+fn credentials_in_log_lines_and_pasted_commands_are_redacted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("Microsoft.Tri.Sensor-Errors.log"),
+        "2024-03-06 11:42:39.6370 Error CommunicationWebClient Failed via http://bob:Hunter2pw@proxy:8080 407 (Proxy Authentication Required)\r\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("curl.txt"),
+        "C:\\> curl -x http://bob:Hunter2pw@proxy:8080 https://triprd1wcuse1sensorapi.eastus.cloudapp.azure.com\r\ncurl: (56) CONNECT tunnel failed, response 407\r\n",
+    )
+    .expect("write");
+    for fmt in ["json", "table", "markdown", "csv"] {
+        let out = assert_cmd::Command::cargo_bin("proxy-triage")
+            .expect("binary")
+            .args(["analyze", "--format", fmt, "--color", "never"])
+            .arg(dir.path())
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("Hunter2pw"), "{fmt}: {text}");
+    }
+    for f in ["Microsoft.Tri.Sensor-Errors.log", "curl.txt"] {
+        let out = assert_cmd::Command::cargo_bin("proxy-triage")
+            .expect("binary")
+            .arg("parse")
+            .arg(dir.path().join(f))
+            .output()
+            .expect("run");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("Hunter2pw"),
+            "{f}"
+        );
+    }
+}

@@ -103,8 +103,10 @@ impl ProbeScanner {
             return false;
         }
         if self.observations.len() < MAX_OBSERVATIONS {
-            let mut text: String = t.chars().take(MAX_TEXT).collect();
-            if text.len() < t.len() {
+            // A pasted `curl -x http://user:password@proxy` must not carry its password on.
+            let shown = crate::secrets::redact(t);
+            let mut text: String = shown.chars().take(MAX_TEXT).collect();
+            if text.len() < shown.len() {
                 text.push('…');
             }
             self.observations.push(ProbeObservation {

@@ -917,7 +917,8 @@ impl Scanner {
             kind,
             line: rec.line,
             timestamp: head.timestamp,
-            message: rec.first.clone(),
+            // Log lines can quote a proxy URL with its credentials.
+            message: crate::secrets::redact(&rec.first).into_owned(),
             level: head.level,
             logger: head.logger,
             target,
