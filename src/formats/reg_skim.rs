@@ -223,7 +223,7 @@ impl<'k, R: Read> SkimReader<'k, R> {
     }
 
     fn aligned(&self, p: usize) -> bool {
-        (p + self.phase) % self.width == 0
+        (p + self.phase).is_multiple_of(self.width)
     }
 
     /// Reads more of the input; false at its end.
