@@ -14,7 +14,7 @@ use super::settings::{self, Effective, HttpsRoute};
 use super::ProbeEvidence;
 
 /// The documented fix, quoted in actions.
-const COPY_STEP: &str = "back up HKU\\<SID>\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections (reg export), then copy the current user's DefaultConnectionSettings to HKU\\S-1-5-18 and HKU\\S-1-5-19 (`proxy-triage fix` writes fix.reg and the backup script)";
+const COPY_STEP: &str = "back up the Connections key (reg export), then copy the current user's DefaultConnectionSettings to HKU\\S-1-5-18 and HKU\\S-1-5-19; `proxy-triage fix` writes fix.reg and the backup script";
 
 /// What is known of one account after weighing all its observations.
 #[derive(Debug, Clone, Default)]
@@ -721,8 +721,9 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
             },
             None,
             format!(
-                "Sensor log: {} ({count} record(s)); first: {message}",
-                id.replace('-', " ")
+                "Sensor log: {} ({count} record(s)); first: {}",
+                id.replace('-', " "),
+                excerpt(&message, 120)
             ),
             log_action(&id).to_string(),
             ev,
@@ -939,6 +940,15 @@ fn compare_account(
             outcomes.iter().map(|o| o.1.clone()).collect(),
         ));
     }
+}
+
+/// At most `max` characters of customer text, with an ellipsis when cut.
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// The documented action for a sensor-log finding.

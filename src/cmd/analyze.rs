@@ -80,7 +80,10 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         }
     };
 
-    let progress = if ctx.stderr_is_terminal && !ctx.quiet && roots.len() > 1 {
+    // Progress on a terminal only: a bar over cases, or a spinner while one big case runs.
+    let progress = if !ctx.stderr_is_terminal || ctx.quiet {
+        None
+    } else if roots.len() > 1 {
         let bar = indicatif::ProgressBar::new(roots.len() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed}")
@@ -88,7 +91,16 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         );
         Some(bar)
     } else {
-        None
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.set_message(format!(
+            "analysing {}",
+            roots
+                .first()
+                .map(|r| input::display_name(r))
+                .unwrap_or_default()
+        ));
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        Some(spinner)
     };
 
     let options = case::AnalyzeOptions { limits };
@@ -234,7 +246,14 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
             while let Some(run) = pending.remove(&next) {
                 for r in run {
                     if let (Some(text), None) = (&r.text, &write_error) {
-                        if let Err(e) = out.write_all(text.as_bytes()) {
+                        // The bar steps aside while a case is printed, so nothing interleaves.
+                        let written = match &progress {
+                            Some(bar) => bar.suspend(|| {
+                                out.write_all(text.as_bytes()).and_then(|_| out.flush())
+                            }),
+                            None => out.write_all(text.as_bytes()),
+                        };
+                        if let Err(e) = written {
                             write_error = Some(e);
                         }
                     }

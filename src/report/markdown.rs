@@ -46,7 +46,11 @@ pub fn render_case(case: &CaseReport) -> String {
         if p == Principal::Sensor && r.state == State::Unknown {
             continue;
         }
-        let ev: Vec<String> = r.evidence.iter().map(|e| cell(&e.to_string())).collect();
+        let ev: Vec<String> = r
+            .evidence
+            .iter()
+            .map(|e| cell(&super::short_evidence(e, &case.case)))
+            .collect();
         out.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             p.label(),
@@ -61,7 +65,11 @@ pub fn render_case(case: &CaseReport) -> String {
     } else {
         out.push_str("| Severity | Finding | Account | What and what to do | Evidence |\n|---|---|---|---|---|\n");
         for f in &case.findings {
-            let ev: Vec<String> = f.evidence.iter().map(|e| cell(&e.to_string())).collect();
+            let ev: Vec<String> = f
+                .evidence
+                .iter()
+                .map(|e| cell(&super::short_evidence(e, &case.case)))
+                .collect();
             out.push_str(&format!(
                 "| {} | `{}` | {} | {} → {} | {} |\n",
                 f.severity.name(),

@@ -19,6 +19,29 @@ pub struct RenderOptions {
     pub width: Option<u16>,
 }
 
+/// An evidence location as people read it inside a case: relative to the case folder or
+/// archive (`compare-system.txt:2` rather than `uploads/contoso-dc01/compare-system.txt:2`).
+pub fn short_evidence(e: &crate::case::model::EvidenceRef, case: &str) -> String {
+    let file = e.file.as_str();
+    let rel = [format!("/{case}/"), format!("{case}/"), format!("{case}!")]
+        .iter()
+        .find_map(|p| {
+            if file.starts_with(p.as_str()) {
+                file.get(p.len()..)
+            } else {
+                file.find(p.as_str()).and_then(|i| file.get(i + p.len()..))
+            }
+        })
+        .filter(|r| !r.is_empty())
+        .unwrap_or(file)
+        .to_string();
+    if e.line > 0 {
+        format!("{rel}:{}", e.line)
+    } else {
+        rel
+    }
+}
+
 /// A readable two-column listing of any JSON document (used by `parse --format table`).
 pub fn generic_table(value: &Value) -> String {
     let mut out = String::new();

@@ -1,7 +1,7 @@
 //! `--format table`: one block per case — the principals side by side, then the findings
 //! with severity colours, wrapped to the terminal width.
 
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::RenderOptions;
 use crate::case::model::{CaseReport, Severity, State, Verdict};
@@ -19,9 +19,9 @@ fn new_table(opts: &RenderOptions) -> Table {
     if let Some(w) = opts.width {
         t.set_width(w);
     }
-    if !opts.color {
-        t.force_no_tty();
-    } else {
+    // Colours are set per cell only when asked, so nothing here may switch off comfy-table's
+    // terminal detection: it is what wraps the table to the window's width.
+    if opts.color {
         t.enforce_styling();
     }
     t
@@ -77,7 +77,7 @@ pub fn render_case(case: &CaseReport, opts: &RenderOptions) -> String {
             .evidence
             .iter()
             .take(3)
-            .map(|e| esc(&e.to_string()))
+            .map(|e| esc(&super::short_evidence(e, &case.case)))
             .collect();
         let mut ev = evidence.join("\n");
         if r.evidence.len() > 3 {
@@ -108,12 +108,16 @@ pub fn render_case(case: &CaseReport, opts: &RenderOptions) -> String {
             "What and what to do",
             "Evidence",
         ]);
+        // The explanation gets the room; file:line lists wrap within 30% of the width.
+        if let Some(c) = f.column_mut(4) {
+            c.set_constraint(ColumnConstraint::UpperBoundary(Width::Percentage(30)));
+        }
         for finding in &case.findings {
             let ev: Vec<String> = finding
                 .evidence
                 .iter()
                 .take(4)
-                .map(|e| esc(&e.to_string()))
+                .map(|e| esc(&super::short_evidence(e, &case.case)))
                 .collect();
             let mut ev = ev.join("\n");
             if finding.evidence.len() > 4 {
@@ -150,7 +154,7 @@ pub fn render_case(case: &CaseReport, opts: &RenderOptions) -> String {
         let list: Vec<String> = case
             .unattributed
             .iter()
-            .map(|e| esc(&e.to_string()))
+            .map(|e| esc(&super::short_evidence(e, &case.case)))
             .collect();
         out.push_str(&format!(
             "Captures for an unknown account: {}\n",
