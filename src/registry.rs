@@ -207,6 +207,36 @@ pub fn utf16le_to_multi(bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// For string data that holds `user:password@` (a `ProxyServer` with credentials, say), the
+/// registry bytes of the redacted string; `None` when there is nothing to hide. Output shows
+/// these instead of the real bytes (marked `"redacted": true`); the library keeps the real ones.
+pub fn redacted_string_bytes(ty: ValueType, bytes: &[u8]) -> Option<Vec<u8>> {
+    if !ty.is_string() || !bytes.chunks_exact(2).any(|u| u == [b'@', 0]) {
+        return None;
+    }
+    if ty == ValueType::MULTI_SZ {
+        let items = utf16le_to_multi(bytes);
+        let hidden: Vec<String> = items
+            .iter()
+            .map(|i| crate::secrets::redact(i).into_owned())
+            .collect();
+        if hidden == items {
+            return None;
+        }
+        let mut out = Vec::new();
+        for h in &hidden {
+            out.extend(utf16le_with_nul(h));
+        }
+        out.extend_from_slice(&[0, 0]);
+        return Some(out);
+    }
+    let text = utf16le_to_string(bytes);
+    match crate::secrets::redact(&text) {
+        std::borrow::Cow::Owned(hidden) => Some(utf16le_with_nul(&hidden)),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
+}
+
 /// The decoded form of value data for JSON: string types as text, numbers as numbers,
 /// REG_MULTI_SZ as a list, anything else `null` (the bytes are in `data_hex`).
 pub fn decoded_data(ty: ValueType, bytes: &[u8]) -> serde_json::Value {
@@ -259,6 +289,15 @@ mod tests {
         assert_eq!(ValueType(3).name(), "REG_BINARY");
         assert_eq!(ValueType(0xabcd).name(), "0xabcd");
         assert_eq!(ValueType::from_name("REG_QWORD"), Some(ValueType::QWORD));
+    }
+
+    #[test]
+    fn credentials_in_string_values_are_redacted_for_output() {
+        let b = utf16le_with_nul("http://svc:Pw0rd@proxy:8080");
+        let hidden = redacted_string_bytes(ValueType::SZ, &b).unwrap();
+        assert_eq!(utf16le_to_string(&hidden), "http://***@proxy:8080");
+        assert!(redacted_string_bytes(ValueType::SZ, &utf16le_with_nul("proxy:8080")).is_none());
+        assert!(redacted_string_bytes(ValueType::BINARY, &b).is_none());
     }
 
     #[test]

@@ -772,6 +772,38 @@ fn credentials_in_log_lines_and_pasted_commands_are_redacted() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(!text.contains("Hunter2pw"), "{fmt}: {text}");
     }
+    // A plain ProxyServer string with credentials, in an export and in `reg query` output.
+    let reg = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings]\r\n\"ProxyServer\"=\"http://bob:Hunter2pw@proxy:8080\"\r\n\"ProxyEnable\"=dword:00000001\r\n";
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in reg.encode_utf16() {
+        utf16.extend(u.to_le_bytes());
+    }
+    std::fs::write(dir.path().join("settings.reg"), utf16).expect("write");
+    std::fs::write(
+        dir.path().join("query.txt"),
+        "\r\nHKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\r\n    ProxyServer    REG_SZ    http://bob:Hunter2pw@proxy:8080\r\n\r\n",
+    )
+    .expect("write");
+    let secret_hex: String = "Hunter2pw"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for f in ["settings.reg", "query.txt"] {
+        let out = assert_cmd::Command::cargo_bin("proxy-triage")
+            .expect("binary")
+            .arg("parse")
+            .arg(dir.path().join(f))
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains("Hunter2pw") && !text.contains(&secret_hex),
+            "{f}: {text}"
+        );
+        assert!(text.contains("\"redacted\":true"), "{f}: {text}");
+        assert!(text.contains("http://***@proxy:8080"), "{f}: {text}");
+    }
     for f in ["Microsoft.Tri.Sensor-Errors.log", "curl.txt"] {
         let out = assert_cmd::Command::cargo_bin("proxy-triage")
             .expect("binary")

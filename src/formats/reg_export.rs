@@ -59,20 +59,26 @@ pub struct RegValue {
 
 impl Serialize for RegValue {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("RegValue", 7)?;
+        // Credentials in string values never reach output (the library keeps the real bytes).
+        let hidden = self
+            .bytes
+            .as_deref()
+            .and_then(|b| registry::redacted_string_bytes(self.value_type, b));
+        let shown = hidden.as_deref().or(self.bytes.as_deref());
+        let mut st = s.serialize_struct("RegValue", 8)?;
         st.serialize_field("name", &self.name)?;
         st.serialize_field("type", &self.value_type)?;
         st.serialize_field("type_code", &self.type_code)?;
-        st.serialize_field("data_hex", &self.bytes.as_deref().map(registry::hex_lower))?;
+        st.serialize_field("data_hex", &shown.map(registry::hex_lower))?;
         st.serialize_field(
             "data",
-            &self
-                .bytes
-                .as_deref()
-                .map(|b| registry::decoded_data(self.value_type, b)),
+            &shown.map(|b| registry::decoded_data(self.value_type, b)),
         )?;
         st.serialize_field("line", &self.line)?;
         st.serialize_field("delete", &self.delete)?;
+        if hidden.is_some() {
+            st.serialize_field("redacted", &true)?;
+        }
         st.end()
     }
 }
@@ -268,7 +274,10 @@ impl<W: Write> RegVisitor for JsonWriter<'_, W> {
         self.out.write_all(b",\"type\":")?;
         json_str(self.out, &v.value_type.name())?;
         write!(self.out, ",\"type_code\":{},\"data_hex\":", v.value_type.0)?;
-        match v.bytes {
+        let hidden = v
+            .bytes
+            .and_then(|b| registry::redacted_string_bytes(v.value_type, b));
+        match hidden.as_deref().or(v.bytes) {
             Some(b) => {
                 self.hex.clear();
                 self.hex.push(b'"');
@@ -279,6 +288,9 @@ impl<W: Write> RegVisitor for JsonWriter<'_, W> {
                 serde_json::to_writer(&mut *self.out, &data).map_err(io::Error::other)?;
             }
             None => self.out.write_all(b"null,\"data\":null")?,
+        }
+        if hidden.is_some() {
+            self.out.write_all(b",\"redacted\":true")?;
         }
         write!(self.out, ",\"line\":{},\"delete\":{}}}", v.line, v.delete)
     }

@@ -52,15 +52,15 @@ pub struct QueryKey {
 }
 
 /// One printed value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct QueryValue {
     /// `""` for `(Default)` and its translations.
     pub name: String,
-    #[serde(rename = "type")]
+    /// JSON `type`.
     pub value_type: ValueType,
     pub type_code: u32,
     /// The bytes the registry holds, rebuilt from the printed data; `None` when unreadable.
-    #[serde(rename = "data_hex", serialize_with = "ser_opt_hex")]
+    /// JSON `data_hex`.
     pub bytes: Option<Vec<u8>>,
     /// The printed form (`"0x1"`, the string, the list of strings; null for binary).
     pub data: serde_json::Value,
@@ -68,14 +68,40 @@ pub struct QueryValue {
     /// The bytes are only the start of the value (PowerShell `{70, 0, 0, 0...}`, bad hex, cap).
     pub truncated: bool,
     /// The type was guessed from a PowerShell cell (PowerShell does not print types).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub type_inferred: bool,
 }
 
-fn ser_opt_hex<S: serde::Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    match b {
-        Some(b) => s.serialize_str(&registry::hex_lower(b)),
-        None => s.serialize_none(),
+impl Serialize for QueryValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // Credentials in string values never reach output (the library keeps the real bytes).
+        let hidden = self
+            .bytes
+            .as_deref()
+            .and_then(|b| registry::redacted_string_bytes(self.value_type, b));
+        let mut st = s.serialize_struct("QueryValue", 9)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("type", &self.value_type)?;
+        st.serialize_field("type_code", &self.type_code)?;
+        match &hidden {
+            Some(h) => {
+                st.serialize_field("data_hex", &registry::hex_lower(h))?;
+                st.serialize_field("data", &registry::decoded_data(self.value_type, h))?;
+            }
+            None => {
+                st.serialize_field("data_hex", &self.bytes.as_deref().map(registry::hex_lower))?;
+                st.serialize_field("data", &self.data)?;
+            }
+        }
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("truncated", &self.truncated)?;
+        if self.type_inferred {
+            st.serialize_field("type_inferred", &true)?;
+        }
+        if hidden.is_some() {
+            st.serialize_field("redacted", &true)?;
+        }
+        st.end()
     }
 }
 
