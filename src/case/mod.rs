@@ -179,7 +179,7 @@ pub fn routes_to_probe(assembled: &Assembled) -> Vec<(Principal, RouteToProbe)> 
             }
             None => continue,
         };
-        let route = if eff.proxy_enabled {
+        let route = if eff.proxy_enabled() {
             match settings::https_route(&eff, endpoint) {
                 settings::HttpsRoute::Proxy(proxy) => RouteToProbe::Proxy(proxy_url(&proxy)),
                 _ => RouteToProbe::Direct,
@@ -188,8 +188,8 @@ pub fn routes_to_probe(assembled: &Assembled) -> Vec<(Principal, RouteToProbe)> 
             && !(matches!(p, Principal::LocalSystem | Principal::LocalService)
                 && eff.is_untouched_default())
         {
-            let why = if eff.pac_enabled {
-                format!("PAC script {} decides the route", eff.auto_config_url)
+            let why = if eff.pac_enabled() {
+                format!("PAC script {} decides the route", eff.auto_config_url())
             } else {
                 "auto-detect (WPAD) decides the route".to_string()
             };

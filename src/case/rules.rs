@@ -166,7 +166,7 @@ fn user_hives(acc: &Account) -> Vec<UserSettings> {
 }
 
 fn state_of(eff: &Effective, principal: &Principal) -> State {
-    if eff.uses_proxy_or_pac() || (eff.auto_detect && *principal == Principal::CurrentUser) {
+    if eff.uses_proxy_or_pac() || (eff.auto_detect() && *principal == Principal::CurrentUser) {
         State::Configured
     } else {
         State::Direct
@@ -347,7 +347,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
             }
             resolved.effective.insert(p.clone(), eff);
         } else if let Some((eff, _)) = acc.winhttp_text.last() {
-            report.state = if eff.proxy_enabled {
+            report.state = if eff.proxy_enabled() {
                 State::Configured
             } else {
                 State::Direct
@@ -466,7 +466,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
                 "https-not-proxied",
                 Severity::Warning,
                 Some(p.clone()),
-                format!("The per-scheme proxy list `{}` has no https= entry: HTTPS to {endpoint} goes direct{note}", settings::redact(&eff.proxy_server)),
+                format!("The per-scheme proxy list `{}` has no https= entry: HTTPS to {endpoint} goes direct{note}", settings::redact(eff.proxy_server())),
                 "Add an https= entry (or use a single proxy for all schemes), or open *.atp.azure.com:443 in the firewall".into(),
                 ev.clone(),
             )),
@@ -492,8 +492,8 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
         };
         let service = matches!(p, Principal::LocalSystem | Principal::LocalService);
         if eff.pac_or_autodetect_only() && !(service && eff.is_untouched_default()) {
-            let what = if eff.pac_enabled {
-                format!("the PAC script {}", eff.auto_config_url)
+            let what = if eff.pac_enabled() {
+                format!("the PAC script {}", eff.auto_config_url())
             } else {
                 "auto-detect (WPAD) alone".to_string()
             };
@@ -520,19 +520,19 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
                 resolved
                     .effective
                     .get(&p)
-                    .filter(|e| e.proxy_enabled)
+                    .filter(|e| e.proxy_enabled())
                     .map(|e| (p, e.clone()))
             });
         if let Some((_, wi)) = wininet {
             let mismatch =
-                !wh.proxy_enabled || !wh.proxy_server.eq_ignore_ascii_case(&wi.proxy_server);
+                !wh.proxy_enabled() || !wh.proxy_server().eq_ignore_ascii_case(wi.proxy_server());
             if mismatch {
                 let ev = principals
                     .get(Principal::Winhttp.key())
                     .map(|r| r.evidence.clone())
                     .unwrap_or_default();
-                let now = if wh.proxy_enabled {
-                    format!("uses {}", settings::redact(&wh.proxy_server))
+                let now = if wh.proxy_enabled() {
+                    format!("uses {}", settings::redact(wh.proxy_server()))
                 } else {
                     "is direct".to_string()
                 };
@@ -540,7 +540,7 @@ pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> (CaseReport, R
                     "winhttp-mismatch",
                     Severity::Warning,
                     Some(Principal::Winhttp),
-                    format!("WinHTTP {now} while WinINet uses the proxy {}", settings::redact(&wi.proxy_server)),
+                    format!("WinHTTP {now} while WinINet uses the proxy {}", settings::redact(wi.proxy_server())),
                     "If a component uses WinHTTP, align it: `netsh winhttp import proxy source=ie` from an elevated prompt, or `netsh winhttp set proxy`".into(),
                     ev,
                 ));

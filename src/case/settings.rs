@@ -14,13 +14,6 @@ use crate::proxy::EffectiveSettings;
 /// Effective settings: what the comparison and the route judgement look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Effective {
-    pub flags: u32,
-    pub proxy_enabled: bool,
-    pub pac_enabled: bool,
-    pub auto_detect: bool,
-    pub proxy_server: String,
-    pub bypass_list: String,
-    pub auto_config_url: String,
     /// The blob was cut or malformed (`truncated`, `length_overrun`, ...).
     pub error: Option<String>,
     /// What the settings were decoded from, turned into JSON only for the report.
@@ -32,13 +25,6 @@ pub struct Effective {
 impl Effective {
     fn new(model: EffectiveSettings, detail: Detail, error: Option<String>) -> Effective {
         Effective {
-            flags: model.flags.unwrap_or(0),
-            proxy_enabled: model.uses_manual_proxy(),
-            pac_enabled: model.pac_url().is_some(),
-            auto_detect: model.auto_detect,
-            proxy_server: model.proxy_server.clone().unwrap_or_default(),
-            bypass_list: model.bypass_list.clone().unwrap_or_default(),
-            auto_config_url: model.auto_config_url.clone().unwrap_or_default(),
             error,
             detail,
             model,
@@ -55,9 +41,44 @@ impl Effective {
         }
     }
 
+    /// The raw flags (0 when the source has none).
+    pub fn flags(&self) -> u32 {
+        self.model.flags.unwrap_or(0)
+    }
+
+    /// A manual proxy is enabled with a server string.
+    pub fn proxy_enabled(&self) -> bool {
+        self.model.uses_manual_proxy()
+    }
+
+    /// A non-empty PAC URL is enabled.
+    pub fn pac_enabled(&self) -> bool {
+        self.model.pac_url().is_some()
+    }
+
+    /// Automatic detection (WPAD) is on.
+    pub fn auto_detect(&self) -> bool {
+        self.model.auto_detect
+    }
+
+    /// The proxy string when the proxy is enabled, else empty.
+    pub fn proxy_server(&self) -> &str {
+        self.model.proxy_server.as_deref().unwrap_or("")
+    }
+
+    /// The bypass list when the proxy is enabled, else empty.
+    pub fn bypass_list(&self) -> &str {
+        self.model.bypass_list.as_deref().unwrap_or("")
+    }
+
+    /// The PAC URL when enabled, else empty.
+    pub fn auto_config_url(&self) -> &str {
+        self.model.auto_config_url.as_deref().unwrap_or("")
+    }
+
     /// A proxy or a PAC URL is enabled.
     pub fn uses_proxy_or_pac(&self) -> bool {
-        self.proxy_enabled || self.pac_enabled
+        self.proxy_enabled() || self.pac_enabled()
     }
 
     /// Relies on a PAC URL or on auto-detect alone (no static proxy).
@@ -67,22 +88,22 @@ impl Effective {
 
     /// The untouched LOCAL SYSTEM default: flags 0x09 (direct + auto-detect), nothing else.
     pub fn is_untouched_default(&self) -> bool {
-        self.flags & 0x0F == 0x09 && !self.pac_enabled
+        self.flags() & 0x0F == 0x09 && !self.pac_enabled()
     }
 
     /// One line for tables: proxy, bypass, PAC, auto-detect.
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
-        if self.proxy_enabled {
-            parts.push(format!("proxy {}", redact(&self.proxy_server)));
-            if !self.bypass_list.is_empty() {
-                parts.push(format!("bypass {}", self.bypass_list));
+        if self.proxy_enabled() {
+            parts.push(format!("proxy {}", redact(self.proxy_server())));
+            if !self.bypass_list().is_empty() {
+                parts.push(format!("bypass {}", self.bypass_list()));
             }
         }
-        if self.pac_enabled {
-            parts.push(format!("PAC {}", self.auto_config_url));
+        if self.pac_enabled() {
+            parts.push(format!("PAC {}", self.auto_config_url()));
         }
-        if self.auto_detect {
+        if self.auto_detect() {
             parts.push("auto-detect".to_string());
         }
         if parts.is_empty() {
