@@ -181,11 +181,6 @@ fn upper_starts_with_hkey(s: &str) -> bool {
         || s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("HKU\\"))
 }
 
-/// reg.exe's "unable to find the specified registry key or value" in any language we know.
-pub fn is_not_found_error(line: &str) -> bool {
-    signals_in(line.to_ascii_lowercase().as_bytes()) & SIG_NOT_FOUND != 0
-}
-
 const SIG_COMPARE_COMMAND: u8 = 1;
 const SIG_QUERY_COMMAND: u8 = 2;
 const SIG_NOT_FOUND: u8 = 4;

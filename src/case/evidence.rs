@@ -325,11 +325,6 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
     }
 }
 
-/// The principal a capture without keys speaks of, from its file name; None = unknown account.
-pub fn fallback_principal(file: &str) -> Option<Principal> {
-    principal_from_file_name(file)
-}
-
 const DCS: &str = "DefaultConnectionSettings";
 
 /// Records `fact` for the account, or, when the capture does not say which account it is
@@ -403,7 +398,7 @@ fn from_reg_compare(file: &str, capture: &RegCompareCapture, out: &mut Vec<Obser
                     .map(|o| o.principal)
                     .find(|p| *p != Principal::CurrentUser)
             })
-            .or_else(|| fallback_principal(file));
+            .or_else(|| principal_from_file_name(file));
         let at = EvidenceRef::new(file, c.line.max(1));
         for e in &values {
             let Some(owner) = owner_of_key(&e.key) else {
@@ -510,7 +505,7 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
                 let principal = owner
                     .as_ref()
                     .map(|o| o.principal.clone())
-                    .or_else(|| fallback_principal(file));
+                    .or_else(|| principal_from_file_name(file));
                 out.push(Observation {
                     principal,
                     user: owner.as_ref().and_then(|o| o.user.clone()),
@@ -563,7 +558,7 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
             .as_ref()
             .and_then(|c| owner_of_key(&c.0))
             .map(|o| o.principal)
-            .or_else(|| fallback_principal(file));
+            .or_else(|| principal_from_file_name(file));
         let at = EvidenceRef::new(file, line);
         attribute(
             out,
