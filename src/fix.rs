@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::case::model::{CaseReport, EvidenceRef, State};
 use crate::case::principals::Principal;
-use crate::case::Resolved;
+use crate::case::{FindingId, Resolved};
 use crate::formats::reg_writer::{write_export, WriteKey, WriteValue};
 use crate::registry::{hex_lower, ValueType};
 
@@ -68,13 +68,13 @@ pub enum Refusal {
 
 /// Builds the remediation for a judged case, or says why it must not be written.
 pub fn plan(report: &CaseReport, resolved: &Resolved) -> Result<FixPlan, Refusal> {
-    if let Some(url) = &resolved.sensor_proxy {
-        return Err(Refusal::SensorProxy(crate::case::settings::redact(url)));
+    if let Some(sp) = &resolved.sensor_proxy {
+        return Err(Refusal::SensorProxy(crate::case::settings::redact(&sp.url)));
     }
-    if resolved.machine_wide {
+    if resolved.machine_wide.is_some() {
         return Err(Refusal::MachineWidePolicy);
     }
-    if resolved.states.get(&Principal::CurrentUser) == Some(&State::Direct) {
+    if resolved.state(Principal::CurrentUser) == State::Direct {
         return Err(Refusal::CurrentUserDirect);
     }
     let targets: Vec<(&Principal, &crate::case::model::Finding)> =
@@ -86,7 +86,7 @@ pub fn plan(report: &CaseReport, resolved: &Resolved) -> Result<FixPlan, Refusal
                     .iter()
                     .find(|f| {
                         f.principal.as_ref() == Some(p)
-                            && (f.id == "proxy-missing" || f.id == "proxy-differs")
+                            && matches!(f.id, FindingId::ProxyMissing | FindingId::ProxyDiffers)
                     })
                     .map(|f| (p, f))
             })
@@ -111,11 +111,11 @@ pub fn plan(report: &CaseReport, resolved: &Resolved) -> Result<FixPlan, Refusal
             }],
         });
         changes.push(Change {
-            principal: p.clone(),
+            principal: *p,
             sid,
             key,
             value: VALUE_NAME,
-            finding: f.id.clone(),
+            finding: f.id.as_str().to_string(),
             source: source.clone(),
             evidence: f.evidence.clone(),
             data_hex: hex_lower(&blob),

@@ -26,7 +26,8 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
         ctx.warn(&format!("{}: {}", s.name, s.reason));
     }
     let assembled = case::assemble(&merged, &AnalyzeOptions { limits });
-    let (report, resolved) = case::judge_with_settings(assembled, Vec::new());
+    let resolved = case::resolve(assembled, &case::ResolveOptions::default());
+    let report = case::judge(&resolved, &[]);
     let plan = match fix::plan(&report, &resolved) {
         Ok(p) => p,
         Err(refusal) => {
