@@ -277,13 +277,7 @@ fn finding_ids(report: &CaseReport) -> Vec<String> {
     report
         .findings
         .iter()
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f.id,
-                f.principal.map_or("-", Principal::key)
-            )
-        })
+        .map(|f| format!("{}:{}", f.id, f.principal.map_or("-", Principal::key)))
         .collect()
 }
 

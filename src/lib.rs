@@ -7,6 +7,18 @@
 //! [`fix`] writes remediation files and [`probe`] talks to the network, only on request.
 //! [`cmd`] holds the glue for each subcommand; `main.rs` only maps arguments to it.
 
+// Customer data must never reach a panic: no unwrap/expect/panic/indexing outside tests.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod artifact;
 pub mod case;
 pub mod cli;

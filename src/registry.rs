@@ -160,6 +160,7 @@ impl Serialize for ValueType {
 }
 
 /// Lowercase hex of bytes, no separators (the contract's `data_hex`).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -181,6 +182,7 @@ pub fn utf16le_with_nul(s: &str) -> Vec<u8> {
 }
 
 /// UTF-16LE bytes to a string, stopping at the first NUL; an odd last byte is ignored.
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn utf16le_to_string(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
@@ -191,6 +193,7 @@ pub fn utf16le_to_string(bytes: &[u8]) -> String {
 }
 
 /// UTF-16LE REG_MULTI_SZ bytes to its strings (the closing empty string is not one).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn utf16le_to_multi(bytes: &[u8]) -> Vec<String> {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
@@ -239,6 +242,7 @@ pub fn redacted_string_bytes(ty: ValueType, bytes: &[u8]) -> Option<Vec<u8>> {
 
 /// The decoded form of value data for JSON: string types as text, numbers as numbers,
 /// REG_MULTI_SZ as a list, anything else `null` (the bytes are in `data_hex`).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn decoded_data(ty: ValueType, bytes: &[u8]) -> serde_json::Value {
     use serde_json::Value;
     match ty {

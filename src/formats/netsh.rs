@@ -255,6 +255,7 @@ fn none_to_null(value: &str) -> Option<String> {
 }
 
 /// The current block, or a new one when none is open (pastes without the header line).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn view(
     views: &mut Vec<WinHttpView>,
     line: u64,

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::case::evidence::{CompareVerdict, Fact, Observation};
 use crate::case::model::Verdict;
