@@ -314,3 +314,63 @@ mod tests {
         assert_eq!(hex_lower(&utf16le_with_nul("t")), "74000000");
     }
 }
+
+/// The registry keys that hold proxy settings, spelled once for every reader and writer.
+pub mod keys {
+    /// An account's (or HKLM's) WinINet settings, below its hive root.
+    pub const INTERNET_SETTINGS: &str =
+        "Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings";
+    /// Where `DefaultConnectionSettings` (and HKLM's `WinHttpSettings`) live.
+    pub const CONNECTIONS: &str =
+        "Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections";
+    /// The Group Policy key that holds `ProxySettingsPerUser`.
+    pub const POLICY_INTERNET_SETTINGS: &str =
+        "Software\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings";
+    /// The value the documented procedure compares and copies.
+    pub const CONNECTION_VALUE: &str = "DefaultConnectionSettings";
+
+    /// What a key holding proxy settings is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum KeyRole {
+        Connections,
+        InternetSettings,
+        Policy,
+        Other,
+    }
+
+    /// The role of a full key path (any root, any casing).
+    pub fn key_role(path: &str) -> KeyRole {
+        let lower = path.to_ascii_lowercase();
+        if lower.contains("\\policies\\microsoft\\windows\\currentversion\\internet settings") {
+            KeyRole::Policy
+        } else if lower.ends_with("\\internet settings\\connections") {
+            KeyRole::Connections
+        } else if lower.ends_with("\\internet settings") {
+            KeyRole::InternetSettings
+        } else {
+            KeyRole::Other
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn roles_of_the_proxy_keys() {
+            assert_eq!(
+                key_role(&format!("HKEY_USERS\\S-1-5-19\\{CONNECTIONS}")),
+                KeyRole::Connections
+            );
+            assert_eq!(
+                key_role(&format!("HKCU\\{INTERNET_SETTINGS}")),
+                KeyRole::InternetSettings
+            );
+            assert_eq!(
+                key_role(&format!("HKEY_LOCAL_MACHINE\\{POLICY_INTERNET_SETTINGS}")),
+                KeyRole::Policy
+            );
+            assert_eq!(key_role("HKCU\\Software\\Other"), KeyRole::Other);
+        }
+    }
+}

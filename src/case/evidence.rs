@@ -7,6 +7,7 @@ use crate::formats::reg_compare::{CompareResult, EntryKind, RegCompareCapture, S
 use crate::formats::reg_export::RegExport;
 use crate::formats::reg_query::RegQueryCapture;
 use crate::formats::sensor_log::EventKind;
+use crate::registry::keys::{key_role as classify_key, KeyRole};
 
 use super::model::EvidenceRef;
 use super::principals::{owner_of_key, principal_from_file_name, Attribution, Principal};
@@ -183,28 +184,6 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
 pub fn is_sensor_endpoint_host(host: &str) -> bool {
     let h = host.to_ascii_lowercase();
     h.contains("sensorapi.") && (h.ends_with(".atp.azure.com") || h.ends_with(".atp.azure.us"))
-}
-
-/// Which of the two keys the proxy lives under.
-fn classify_key(path: &str) -> KeyRole {
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("\\policies\\microsoft\\windows\\currentversion\\internet settings") {
-        KeyRole::Policy
-    } else if lower.ends_with("\\internet settings\\connections") {
-        KeyRole::Connections
-    } else if lower.ends_with("\\internet settings") {
-        KeyRole::InternetSettings
-    } else {
-        KeyRole::Other
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyRole {
-    Connections,
-    InternetSettings,
-    Policy,
-    Other,
 }
 
 const PLAIN_NAMES: [&str; 5] = [

@@ -9,9 +9,7 @@ use super::Findings;
 use crate::probe::ProbeOutcome;
 use crate::proxy::RouteKind;
 
-/// The key that holds `DefaultConnectionSettings` under every account's hive.
-pub const CONNECTIONS: &str =
-    "Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections";
+use crate::registry::keys::{CONNECTIONS, INTERNET_SETTINGS};
 
 /// The documented comparison of one service account with the current user, stderr included.
 pub fn compare_command(sid: &str) -> String {
@@ -22,9 +20,7 @@ pub fn compare_command(sid: &str) -> String {
 }
 
 fn export_command(hive: &str, file: &str) -> String {
-    format!(
-        "reg export \"{hive}\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\" {file} /y"
-    )
+    format!("reg export \"{hive}\\{INTERNET_SETTINGS}\" {file} /y")
 }
 
 /// The collector script answers most needs in one run.
