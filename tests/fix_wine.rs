@@ -343,7 +343,7 @@ fn backup_import_restore_under_wine() {
     let saved = here.join(format!("backup-{first_id}-S-1-5-18.reg"));
     let good = std::fs::read(&saved).expect("backup");
     // Cut in the middle of the value's hex: reg import keeps going, the check catches it.
-    let half = good.len() / 2 & !1;
+    let half = (good.len() / 2) & !1;
     for damaged in [
         good[..half].to_vec(),
         b"garbage\r\nnot a registry file\r\n".to_vec(),
@@ -366,4 +366,24 @@ fn backup_import_restore_under_wine() {
         "{}",
         r.output
     );
+
+    // 7. Other characters cmd treats specially, in the folder name. (Not `%`: Wine's cmd
+    // expands a `%` inside a variable's value again, which Windows does not.)
+    let odd = dir.path().join("R&D fix (x86) !x;y'^");
+    let out = BinCommand::cargo_bin("proxy-triage")
+        .expect("binary")
+        .current_dir(root())
+        .args(["fix", "fixtures/uploads/contoso-dc01", "-q", "--out"])
+        .arg(&odd)
+        .output()
+        .expect("fix");
+    assert_eq!(out.status.code(), Some(0));
+    let b = wine.cmd(&odd, "backup.cmd", &[]);
+    assert_eq!(b.code, Some(0), "{}", b.output);
+    assert!(b.output.contains("Backup done."), "{}", b.output);
+    assert_eq!(wine.reg(&odd, &["import", "fix.reg"]).code, Some(0));
+    let r = wine.cmd(&odd, "restore.cmd", &[]);
+    assert_eq!(r.code, Some(0), "{}", r.output);
+    assert!(r.output.contains("Restore done."), "{}", r.output);
+    assert_eq!(wine.export(&odd, "S-1-5-19", "x-odd-19.reg"), before19);
 }

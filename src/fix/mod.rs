@@ -607,7 +607,7 @@ mod tests {
             bytes: blob(9, 3, "other:3128"),
             source: SourceRef::new("case/old/hkcu.reg", Some(7)),
         }];
-        let e = plan(&r, None).err().expect("refused");
+        let e = plan(&r, None).expect_err("refused");
         assert_eq!(
             e,
             Refusal::UsersDisagree {

@@ -173,7 +173,7 @@ pub(super) fn readme(cx: &Context<'_>) -> String {
          method, and change it later with the method you used.\n"
     ));
 
-    s.push_str(&format!(
+    s.push_str(
         "\nSteps (on the domain controller)\n\
          --------------------------------\n\n\
          1. Open an elevated command prompt (right-click Command Prompt, Run as administrator)\n   \
@@ -195,8 +195,8 @@ pub(super) fn readme(cx: &Context<'_>) -> String {
          services again. It restores the backup named in first-backup.txt (the state before\n\
          the first import, even if backup.cmd ran again later); restore.cmd <ID> restores another\n\
          set. A value that did not exist before is deleted. It stops with FAILED and a non-zero\n\
-         exit code when a reg command fails.\n"
-    ));
+         exit code when a reg command fails.\n",
+    );
 
     s.push_str(&format!(
         "\nCheck 1: the sensor endpoint as LOCAL SERVICE\n\

@@ -54,9 +54,9 @@ pub fn backup_cmd() -> String {
         &[
             "Saves the DefaultConnectionSettings of LOCAL SYSTEM (S-1-5-18) and LOCAL SERVICE",
             "(S-1-5-19) before fix.reg is imported. It changes nothing in the registry.",
-            "Each run writes a new backup set beside this script: backup-<stamp>-<n>-<SID>.reg",
+            "Each run writes a new backup set beside this script: backup-STAMP-N-SID.reg",
             "(a reg export of the Connections key, with the value's hex in a .hex file beside it)",
-            "or backup-<stamp>-<n>-<SID>.absent (the value did not exist).",
+            "or backup-STAMP-N-SID.absent (the value did not exist).",
             "The first set is recorded in first-backup.txt, which later runs",
             "never change: restore.cmd restores that set unless told otherwise.",
         ],
@@ -257,6 +257,8 @@ mod tests {
             for line in text.lines() {
                 let code = line.trim_start();
                 if code.starts_with("rem ") || code.starts_with("echo ") {
+                    // cmd still parses these lines: no redirection or pipe characters.
+                    assert!(!code.contains(['<', '>', '|', '&']), "{name}: {line}");
                     // Echo text outside a block may hold parentheses.
                     assert!(!code.starts_with("echo ") || !code.ends_with('('), "{line}");
                     continue;
