@@ -253,6 +253,7 @@ fn backup_import_restore_under_wine() {
         b1.output
     );
     assert!(b1.output.contains("Backup done."), "{}", b1.output);
+    assert!(!b1.output.contains("note:"), "{}", b1.output);
     let first_id = std::fs::read_to_string(here.join("first-backup.txt"))
         .expect("first-backup.txt")
         .trim()
@@ -297,6 +298,12 @@ fn backup_import_restore_under_wine() {
     // 3. Backup again after the import: a new set, first-backup.txt unchanged.
     let b2 = wine.cmd(here, "backup.cmd", &[]);
     assert_eq!(b2.code, Some(0), "{}", b2.output);
+    assert!(
+        b2.output
+            .contains("S-1-5-19: note: it already holds the value fix.reg sets."),
+        "{}",
+        b2.output
+    );
     assert!(
         b2.output
             .contains("first-backup.txt already names an earlier backup set"),

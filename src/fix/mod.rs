@@ -380,7 +380,7 @@ pub fn plan(req: &FixRequest, use_file: Option<&Path>) -> Result<FixPlan, Refusa
     };
     let files = vec![
         file("fix.reg", fix_reg(&chosen.bytes)),
-        file("backup.cmd", crlf(&scripts::backup_cmd())),
+        file("backup.cmd", crlf(&scripts::backup_cmd(&chosen.bytes))),
         file("restore.cmd", crlf(&scripts::restore_cmd())),
         file("README.txt", crlf(&readme::readme(&context))),
     ];

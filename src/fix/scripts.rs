@@ -48,7 +48,7 @@ fn for_each_account(label: &str) -> String {
 
 /// `backup.cmd`: saves both accounts' Connections keys as `reg export` files beside itself,
 /// under a stamp that never collides; records the first backup set in `first-backup.txt`.
-pub fn backup_cmd() -> String {
+pub fn backup_cmd(fix_value: &[u8]) -> String {
     let mut s = prologue(
         "backup.cmd",
         &[
@@ -61,6 +61,11 @@ pub fn backup_cmd() -> String {
             "never change: restore.cmd restores that set unless told otherwise.",
         ],
     );
+    let fix_hex: String = fix_value.iter().map(|b| format!("{b:02X}")).collect();
+    s.push_str(&format!(
+        "rem The value fix.reg sets, as reg query prints it.\n\
+         set \"FIXHEX={fix_hex}\"\n"
+    ));
     s.push_str(
         "\n\
          rem A stamp from the date and time in any locale, made safe for a file name.\n\
@@ -114,6 +119,8 @@ pub fn backup_cmd() -> String {
          if not exist \"%HERE%%OUT%.hex\" goto save_failed\n\
          :save_done\n\
          echo %SID%: saved its Connections key to %OUT%.reg\n\
+         if \"%HEX%\"==\"%FIXHEX%\" echo %SID%: note: it already holds the value fix.reg sets. If fix.reg was imported\n\
+         if \"%HEX%\"==\"%FIXHEX%\" echo %SID%: before this run, this set is not the state before the fix.\n\
          exit /b 0\n\
          :save_absent\n\
          >\"%HERE%%OUT%.absent\" echo %VALUE% did not exist under %KEY% when backup.cmd ran.\n\
@@ -231,7 +238,7 @@ pub fn restore_cmd() -> String {
          exit /b 1\n\
          \n\
          :failed\n\
-         echo Restore FAILED for the accounts listed above. The other accounts were restored.\n\
+         echo Restore FAILED for the accounts marked FAILED above; the others were restored.\n\
          exit /b 1\n\
          :incomplete\n\
          echo Backup set %ID% is incomplete; nothing was changed. Run restore.cmd ID with a\n\
@@ -252,7 +259,10 @@ mod tests {
 
     #[test]
     fn scripts_have_no_blocks_and_no_forbidden_commands() {
-        for (name, text) in [("backup", backup_cmd()), ("restore", restore_cmd())] {
+        for (name, text) in [
+            ("backup", backup_cmd(&[0x46, 0, 0, 0])),
+            ("restore", restore_cmd()),
+        ] {
             assert!(text.is_ascii(), "{name}");
             for line in text.lines() {
                 let code = line.trim_start();
@@ -286,7 +296,7 @@ mod tests {
 
     #[test]
     fn every_reg_command_is_followed_by_a_check() {
-        for text in [backup_cmd(), restore_cmd()] {
+        for text in [backup_cmd(&[0x46]), restore_cmd()] {
             let lines: Vec<&str> = text.lines().collect();
             for (i, l) in lines.iter().enumerate() {
                 if l.starts_with("reg ") {
