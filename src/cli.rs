@@ -164,6 +164,12 @@ pub struct FixArgs {
     /// given, `archive.zip!entry` inside an archive).
     #[arg(long = "use", value_name = "FILE")]
     pub use_file: Option<PathBuf>,
+    /// The sensor endpoint host the README's check browses to (default: from the uploads).
+    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
+    pub endpoint: Option<String>,
+    /// The workspace name: the endpoint is NAME + `sensorapi.atp.azure.com`.
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
     /// Overwrite existing files in DIR.
     #[arg(long)]
     pub force: bool,

@@ -511,3 +511,21 @@ fn refuses_when_the_sensor_has_its_own_proxy() {
     ]);
     assert!(r.contains("installer"), "{r}");
 }
+
+#[test]
+fn the_readme_check_uses_the_workspace_endpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = Path::new("fixtures/uploads/contoso-dc01");
+    let out = run_fix(&[case], dir.path(), &["--workspace", "contoso-corp"]);
+    assert_eq!(out.status.code(), Some(0));
+    let readme = std::fs::read_to_string(dir.path().join("README.txt")).expect("readme");
+    assert!(readme.contains(
+        "(Invoke-WebRequest -UseBasicParsing https://contoso-corpsensorapi.atp.azure.com/tri/sensor/api/ping)"
+    ));
+    assert!(!readme.contains("<workspace>"));
+    // Without it the README says what to put in.
+    let other = tempfile::tempdir().expect("tempdir");
+    assert_eq!(run_fix(&[case], other.path(), &[]).status.code(), Some(0));
+    let readme = std::fs::read_to_string(other.path().join("README.txt")).expect("readme");
+    assert!(readme.contains("(<workspace> stands for your workspace name"));
+}

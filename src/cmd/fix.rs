@@ -68,7 +68,12 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
     }
     let observations = assembled.observations.clone();
     let (report, resolved) = case::judge_with_settings(assembled, Vec::new());
-    let request = request_from_case(&report, &resolved, &observations);
+    let mut request = request_from_case(&report, &resolved, &observations);
+    if let Some(host) = &args.endpoint {
+        request.endpoint_host = Some(host.trim().to_ascii_lowercase());
+    } else if let Some(name) = &args.workspace {
+        request.endpoint_host = Some(crate::proxy::sensor_endpoint_for(Some(name)));
+    }
     let plan = match fix::plan(&request, args.use_file.as_deref()) {
         Ok(p) => p,
         Err(refusal) => {
@@ -221,7 +226,7 @@ pub fn request_from_case(
         })
         .collect();
     let endpoint_host = observations.iter().find_map(|o| match &o.fact {
-        Fact::Workspace(w) => Some(format!("{w}sensorapi.atp.azure.com")),
+        Fact::Workspace(w) => Some(crate::proxy::sensor_endpoint_for(Some(w))),
         _ => None,
     });
     FixRequest {

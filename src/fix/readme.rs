@@ -59,8 +59,17 @@ fn summary(eff: &EffectiveSettings) -> String {
     }
 }
 
+/// A plain DNS name (letters, digits, `.`, `-`), safe to put into a pasted command.
+fn is_dns_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
 /// `http://host:port` for `Set-MDISensorProxyConfiguration`, when the user's proxy is one
-/// plain `host:port` (no per-scheme list, no credentials); else a placeholder.
+/// plain `host:port` (no per-scheme list, no credentials, nothing a shell would interpret);
+/// else a placeholder.
 fn sensor_proxy_url(eff: &EffectiveSettings) -> String {
     let plain = eff
         .proxy_server
@@ -69,9 +78,11 @@ fn sensor_proxy_url(eff: &EffectiveSettings) -> String {
         .map(str::trim)
         .filter(|p| {
             !p.is_empty()
-                && !p.contains(['=', ';', ' ', '@', '"', '\''])
-                && p.is_ascii()
-                && !p.chars().any(|c| c.is_ascii_control())
+                && p.len() <= 300
+                && p.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '.' | '-' | ':' | '_' | '[' | ']' | '/')
+                })
         });
     match plain {
         Some(p) if p.contains("://") => p.to_string(),
@@ -85,10 +96,10 @@ pub(super) fn readme(cx: &Context<'_>) -> String {
     let req = cx.req;
     let case = ascii(&req.case);
     let source = ascii(&cx.chosen.source.to_string());
-    let host = req
-        .endpoint_host
-        .as_deref()
-        .map(ascii)
+    // The host goes into commands the admin pastes: only a plain DNS name is used.
+    let known_host = req.endpoint_host.as_deref().filter(|h| is_dns_name(h));
+    let host = known_host
+        .map(str::to_string)
         .unwrap_or_else(|| "<workspace>sensorapi.atp.azure.com".to_string());
     let ping = format!("https://{host}/tri/sensor/api/ping");
     let mut s = format!("[{}]\n\n", marker_line("", "README.txt").trim_start());
@@ -105,7 +116,7 @@ pub(super) fn readme(cx: &Context<'_>) -> String {
          fix.reg sets these two values and nothing else; it deletes nothing.\n",
         summary(&cx.effective)
     ));
-    if req.endpoint_host.is_none() {
+    if known_host.is_none() {
         s.push_str(
             "(<workspace> stands for your workspace name, shown on the About page of the\n\
              Identities settings in the Microsoft Defender portal.)\n",
@@ -260,5 +271,16 @@ mod tests {
         assert_eq!(sensor_proxy_url(&eff), "http://<proxy>:<port>");
         eff.proxy_server = Some("user:pw@proxy:8080".into());
         assert_eq!(sensor_proxy_url(&eff), "http://<proxy>:<port>");
+        eff.proxy_server = Some("p:1' ; calc".into());
+        assert_eq!(sensor_proxy_url(&eff), "http://<proxy>:<port>");
+        eff.proxy_server = Some("http://[::1]:3128".into());
+        assert_eq!(sensor_proxy_url(&eff), "http://[::1]:3128");
+    }
+
+    #[test]
+    fn only_a_plain_endpoint_name_goes_into_the_commands() {
+        assert!(is_dns_name("contoso-corpsensorapi.atp.azure.com"));
+        assert!(!is_dns_name("x\" & del C:\\ & \"y"));
+        assert!(!is_dns_name(""));
     }
 }
