@@ -273,6 +273,9 @@ fn readme_tells_the_admin_per_account_and_lists_the_other_errors() {
     );
     assert!(readme
         .contains("Set-MDISensorProxyConfiguration -ProxyUrl 'http://proxy.contoso.com:8080'"));
+    assert!(
+        readme.contains("Note: proxy-auth-required means the proxy asks the sensor for a login.")
+    );
     assert!(readme.contains("/tri/sensor/api/ping"));
     assert!(readme.contains("NT AUTHORITY\\LOCALSERVICE"));
     assert!(readme.contains("Bytes 4-7 of DefaultConnectionSettings are a change counter"));

@@ -8,6 +8,9 @@ use super::{
     VALUE_NAME,
 };
 
+/// Finding ids that mean the proxy wants authentication (contract finding ids).
+const AUTH_FINDINGS: [&str; 2] = ["proxy-auth-required", "license-invalid-proxy-suspected"];
+
 /// What the README is written from.
 pub(super) struct Context<'a> {
     pub req: &'a FixRequest,
@@ -103,9 +106,10 @@ pub(super) fn readme(cx: &Context<'_>) -> String {
         .unwrap_or_else(|| "<workspace>sensorapi.atp.azure.com".to_string());
     let ping = format!("https://{host}/tri/sensor/api/ping");
     let mut s = format!("[{}]\n\n", marker_line("", "README.txt").trim_start());
+    let title = format!("Proxy fix for the Microsoft Defender for Identity sensor - case {case}");
+    let underline = "=".repeat(title.len());
     s.push_str(&format!(
-        "Proxy fix for the Microsoft Defender for Identity sensor - case {case}\n\
-         ======================================================================\n\n\
+        "{title}\n{underline}\n\n\
          The sensor service (AATPSensor) runs as LOCAL SERVICE (S-1-5-19) and its updater\n\
          (AATPSensorUpdater) as LOCAL SYSTEM (S-1-5-18). Both must reach {host}:443.\n\
          These files do the documented (\"legacy\") registry step: they copy the current user's\n\
@@ -166,6 +170,20 @@ pub(super) fn readme(cx: &Context<'_>) -> String {
                 ascii(&e.action)
             ));
         }
+    }
+
+    // A proxy that wants a login is not satisfied by the copy: say so where it matters.
+    if let Some(auth) = req
+        .other_errors
+        .iter()
+        .find(|e| AUTH_FINDINGS.contains(&e.id.as_str()))
+    {
+        s.push_str(&format!(
+            "\n  Note: {} means the proxy asks the sensor for a login. The copy alone will\n  \
+             not make the sensor connect: use the sensor-level proxy below with credentials,\n  \
+             or exempt *.atp.azure.com from authentication on the proxy.\n",
+            ascii(&auth.id)
+        ));
     }
 
     let proxy_url = sensor_proxy_url(&cx.effective);
