@@ -391,7 +391,7 @@ fn disagreeing_uploads_are_refused_unless_use_picks_one() {
         &["--use", "Cargo.toml"],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("choose one of"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("to choose from"));
 }
 
 #[test]

@@ -287,7 +287,7 @@ pub enum Refusal {
     UsersDisagree { files: Vec<String> },
     #[error("--use {path}: no such file")]
     UseNotFound { path: String },
-    #[error("--use {path}: this file does not hold the current user's DefaultConnectionSettings; choose one of: {}", .candidates.join(", "))]
+    #[error("--use {path}: not one of the uploads holding the current user's DefaultConnectionSettings to choose from: {}", .candidates.join(", "))]
     UseNotACandidate {
         path: String,
         candidates: Vec<String>,
