@@ -214,8 +214,10 @@ fn never_overwrites_without_force_and_dry_run_writes_nothing() {
     for name in ["fix.reg", "backup.cmd", "restore.cmd", "README.txt"] {
         assert!(stdout.contains(&format!("===== {name} =====")), "{name}");
     }
-    assert!(stdout.contains("\nWindows Registry Editor Version 5.00\n; written by proxy-triage "));
-    assert!(stdout.contains("\n@echo off\nrem written by proxy-triage "));
+    assert!(
+        stdout.contains("\nWindows Registry Editor Version 5.00\n; written by proxy-triage fix ")
+    );
+    assert!(stdout.contains("\n@echo off\nrem written by proxy-triage fix "));
     assert!(stdout.contains("What this copy does not fix"));
     assert!(!target.exists());
 
@@ -263,14 +265,14 @@ fn readme_tells_the_admin_per_account_and_lists_the_other_errors() {
     );
     assert_eq!(out.status.code(), Some(0));
     let readme = std::fs::read_to_string(dir.path().join("README.txt")).expect("readme");
-    assert!(readme.starts_with("[written by proxy-triage "));
+    assert!(readme.starts_with("[written by proxy-triage fix "));
     assert!(readme.contains(
         "  LOCAL SYSTEM (S-1-5-18), the updater (AATPSensorUpdater):\r\n    its value differs from the current user's.\r\n    Evidence: fixtures/uploads/contoso-dc01/compare-system.txt:3\r\n"
     ));
     // The sensor log's 407 is not fixed by the copy: listed with its own action.
-    assert!(
-        readme.contains("(proxy-auth-required)\r\n    Action: The proxy demands authentication")
-    );
+    assert!(readme.contains(
+        "(proxy-auth-required)\r\n    Action: The proxy wants credentials the sensor does not send"
+    ));
     assert!(readme
         .contains("Set-MDISensorProxyConfiguration -ProxyUrl 'http://proxy.contoso.com:8080'"));
     assert!(
@@ -416,9 +418,15 @@ fn the_tools_own_files_are_not_evidence() {
     );
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(
-        err.contains("written by proxy-triage fix (fix.reg), not customer evidence"),
+        err.contains("fix/fix.reg: written by proxy-triage fix"),
         "{err}"
     );
+    for name in ["backup.cmd", "restore.cmd", "README.txt"] {
+        assert!(
+            err.contains(&format!("fix/{name}: written by proxy-triage fix")),
+            "{name}: {err}"
+        );
+    }
     let doc: Value = serde_json::from_slice(&again.stdout).expect("json");
     assert_eq!(doc["conflict"], serde_json::json!([]));
 }
@@ -526,9 +534,23 @@ fn the_readme_check_uses_the_workspace_endpoint() {
         "(Invoke-WebRequest -UseBasicParsing https://contoso-corpsensorapi.atp.azure.com/tri/sensor/api/ping)"
     ));
     assert!(!readme.contains("<workspace>"));
-    // Without it the README says what to put in.
+    // Without it (and no upload naming it) the README says what to put in.
+    let case = tempfile::tempdir().expect("tempdir");
+    for name in ["hkcu-connections.reg", "compare-1519.txt"] {
+        std::fs::copy(
+            root().join("fixtures/uploads/contoso-dc01").join(name),
+            case.path().join(name),
+        )
+        .expect("copy");
+    }
     let other = tempfile::tempdir().expect("tempdir");
-    assert_eq!(run_fix(&[case], other.path(), &[]).status.code(), Some(0));
+    let out = run_fix(&[case.path()], other.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let readme = std::fs::read_to_string(other.path().join("README.txt")).expect("readme");
     assert!(readme.contains("(<workspace> stands for your workspace name"));
 }

@@ -3,13 +3,13 @@
 //! [`request_from_case`] is the only place that knows the case layer: it turns today's
 //! `CaseReport`/`Resolved` into a [`fix::FixRequest`]. Everything else is plain I/O.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
-use crate::case::evidence::{Fact, Observation};
-use crate::case::model::{CaseReport, EvidenceRef, Severity, State};
+use crate::case::model::{CaseReport, State};
 use crate::case::principals::Principal;
-use crate::case::{self, AnalyzeOptions, Resolved};
+use crate::case::resolve::CompareOutcome;
+use crate::case::{self, AnalyzeOptions, FindingId, ResolveOptions, Resolved};
 use crate::cli::{FixArgs, FixFormat};
 use crate::fix::{
     self, AccountEvidence, FixPlan, FixRequest, OtherError, Refusal, ServiceAccount, Shown,
@@ -17,30 +17,29 @@ use crate::fix::{
 };
 use crate::input::{self, CaseInput};
 
-use super::analyze::limits_from;
-use super::{Context, EXIT_FINDING, EXIT_INPUT};
-
-/// Bytes read from each upload to recognise the tool's own files.
-const OWN_FILE_PROBE: u64 = 1024;
+use super::analyze::{endpoint_from, limits_from};
+use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
 pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
     let limits = limits_from(&args.limits);
     // Everything given on the command line is one case.
     let mut merged = CaseInput::default();
-    for c in input::cases_from_paths(&args.paths, &limits) {
+    let (roots, missing) = input::case_roots(&args.paths);
+    merged.skipped.extend(missing);
+    for c in roots.iter().map(|r| input::case_from_root(r, &limits)) {
         if merged.name.is_empty() {
             merged.name = c.name.clone();
         }
         merged.uploads.extend(c.uploads);
         merged.skipped.extend(c.skipped);
     }
-    merged.uploads.retain(|u| match own_file(u) {
-        Some(reason) => {
-            ctx.warn(&format!("ignored: {reason}"));
-            false
+    let endpoint = match endpoint_from(args.endpoint.as_deref(), args.workspace.as_deref()) {
+        Ok(e) => e,
+        Err(msg) => {
+            ctx.error(&msg);
+            return EXIT_USAGE;
         }
-        None => true,
-    });
+    };
     let assembled = case::assemble(&merged, &AnalyzeOptions { limits });
     // A fix written from part of the evidence could copy the wrong value: stop instead.
     let unreadable: Vec<String> = assembled
@@ -50,9 +49,9 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
         .collect();
     if !unreadable.is_empty() {
         for u in &unreadable {
-            ctx.warn(u);
+            ctx.error(u);
         }
-        ctx.warn("fix: not written: some input could not be read (see above)");
+        ctx.error("fix: not written: some input could not be read (see above)");
         if args.format == FixFormat::Json {
             println!(
                 "{}",
@@ -66,14 +65,15 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
         }
         return EXIT_INPUT;
     }
-    let observations = assembled.observations.clone();
-    let (report, resolved) = case::judge_with_settings(assembled, Vec::new());
-    let mut request = request_from_case(&report, &resolved, &observations);
-    if let Some(host) = &args.endpoint {
-        request.endpoint_host = Some(host.trim().to_ascii_lowercase());
-    } else if let Some(name) = &args.workspace {
-        request.endpoint_host = Some(crate::proxy::sensor_endpoint_for(Some(name)));
+    // The tool's own files (an earlier fix's output) are read but never evidence.
+    for i in assembled.inputs.iter() {
+        if let Some(why) = &i.ignored {
+            ctx.warn(&format!("ignored: {}: {why}", i.file));
+        }
     }
+    let resolved = case::resolve(assembled, &ResolveOptions { endpoint });
+    let report = case::judge(&resolved, &[]);
+    let request = request_from_case(&report, &resolved);
     let plan = match fix::plan(&request, args.use_file.as_deref()) {
         Ok(p) => p,
         Err(refusal) => {
@@ -115,27 +115,9 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
     0
 }
 
-/// Why a file this tool wrote is ignored, from its first bytes (unreadable: not ignored here;
-/// the parser reports it).
-fn own_file(upload: &input::Upload) -> Option<String> {
-    let mut head = Vec::new();
-    upload
-        .open(OWN_FILE_PROBE)
-        .ok()?
-        .take(OWN_FILE_PROBE)
-        .read_to_end(&mut head)
-        .ok()?;
-    fix::is_own_file(&upload.name, &head)
-}
-
-/// The case as the fix needs it. The lead rewrites this against the new case layer; each
-/// field says where it comes from today.
-pub fn request_from_case(
-    report: &CaseReport,
-    resolved: &Resolved,
-    observations: &[Observation],
-) -> FixRequest {
-    let to_ref = |e: &EvidenceRef| SourceRef::new(e.file.clone(), Some(e.line));
+/// The case as the fix needs it: the only code here that knows the case layer.
+pub fn request_from_case(report: &CaseReport, resolved: &Resolved) -> FixRequest {
+    let to_ref = |e: &crate::case::model::EvidenceRef| SourceRef::new(e.file.clone(), e.line);
     let user_blob = resolved
         .reference_blob
         .as_ref()
@@ -143,66 +125,40 @@ pub fn request_from_case(
             bytes: bytes.clone(),
             source: to_ref(at),
         });
-    // Other uploads whose current-user value has different settings (the counter never counts).
-    let mut user_conflict: Vec<UserBlob> = Vec::new();
-    if let Some(reference) = &user_blob {
-        let mut per_file: Vec<(String, UserBlob, bool)> = Vec::new();
-        for o in observations {
-            let (Some(Principal::CurrentUser), Fact::ConnectionBlob { bytes }) =
-                (&o.principal, &o.fact)
-            else {
-                continue;
-            };
-            let hkcu = o.user.as_deref() == Some("HKEY_CURRENT_USER");
-            let blob = UserBlob {
-                bytes: bytes.clone(),
-                source: to_ref(&o.at),
-            };
-            match per_file.iter_mut().find(|(f, _, _)| *f == o.at.file) {
-                // Within one file the HKCU value wins, and a later one over an earlier one.
-                Some(slot) if hkcu || !slot.2 => *slot = (o.at.file.clone(), blob, hkcu),
-                Some(_) => {}
-                None => per_file.push((o.at.file.clone(), blob, hkcu)),
-            }
-        }
-        for (file, blob, _) in per_file {
-            if file != reference.source.file
-                && !crate::proxy::compare::compare(&blob.bytes, &reference.bytes).equivalent
-            {
-                user_conflict.push(blob);
-            }
-        }
-    }
+    let user_conflict = resolved
+        .user_conflicts
+        .iter()
+        .map(|(bytes, at)| UserBlob {
+            bytes: bytes.clone(),
+            source: to_ref(at),
+        })
+        .collect();
     let accounts = [
         (ServiceAccount::LocalSystem, Principal::LocalSystem),
         (ServiceAccount::LocalService, Principal::LocalService),
     ]
     .into_iter()
     .map(|(account, p)| {
-        let has = |id: &str| {
-            report
-                .findings
-                .iter()
-                .any(|f| f.id == id && f.principal.as_ref() == Some(&p))
+        let Some(a) = resolved.account(p).filter(|a| !a.evidence.is_empty()) else {
+            return AccountEvidence {
+                account,
+                shown: Shown::NotUploaded,
+                evidence: Vec::new(),
+            };
         };
-        let principal = report.principals.get(p.key());
-        let evidence: Vec<SourceRef> = principal
-            .map(|r| r.evidence.iter().map(to_ref).collect())
-            .unwrap_or_default();
-        let state = resolved.states.get(&p).copied().unwrap_or(State::Unknown);
-        let shown = if evidence.is_empty() {
-            Shown::NotUploaded
-        } else if has("evidence-conflict") {
+        let any =
+            |want: fn(&CompareOutcome) -> bool| a.comparisons.iter().any(|c| want(&c.outcome));
+        let shown = if !a.conflict.is_empty() {
             Shown::Conflicting
-        } else if has("proxy-differs") {
+        } else if any(|o| matches!(o, CompareOutcome::Differs(_))) {
             Shown::Differs
-        } else if has("proxy-missing") || state == State::Missing {
+        } else if a.state == State::Missing || any(|o| *o == CompareOutcome::Missing) {
             Shown::Missing
-        } else if has("proxy-equivalent") {
+        } else if any(|o| *o == CompareOutcome::Equivalent) {
             Shown::Equivalent
-        } else if has("proxy-matches") {
+        } else if a.identical_to_user || any(|o| *o == CompareOutcome::Matches) {
             Shown::Matches
-        } else if principal.is_some_and(|r| r.summary.contains("truncated")) {
+        } else if !a.truncated.is_empty() {
             Shown::Truncated
         } else {
             Shown::Unknown
@@ -210,38 +166,37 @@ pub fn request_from_case(
         AccountEvidence {
             account,
             shown,
-            evidence,
+            evidence: a.evidence.iter().map(to_ref).collect(),
         }
     })
     .collect();
-    let copy_findings = ["proxy-missing", "proxy-differs"];
     let other_errors = report
         .findings
         .iter()
-        .filter(|f| f.severity == Severity::Error && !copy_findings.contains(&f.id.as_str()))
+        .filter(|f| {
+            f.severity == crate::diag::Severity::Error
+                && !matches!(f.id, FindingId::ProxyMissing | FindingId::ProxyDiffers)
+        })
         .map(|f| OtherError {
-            id: f.id.clone(),
+            id: f.id.as_str().to_string(),
             title: f.title.clone(),
             action: f.action.clone(),
         })
         .collect();
-    let endpoint_host = observations.iter().find_map(|o| match &o.fact {
-        Fact::Workspace(w) => Some(crate::proxy::sensor_endpoint_for(Some(w))),
-        _ => None,
-    });
     FixRequest {
         case: report.case.clone(),
-        endpoint_host,
+        endpoint_host: (report.endpoint.source != crate::case::model::EndpointSource::Default)
+            .then(|| report.endpoint.host.clone()),
         user_blob,
         user_conflict,
         accounts,
         other_errors,
         sensor_proxy: resolved
             .sensor_proxy
-            .as_deref()
-            .map(|u| crate::secrets::redact(u).into_owned()),
-        machine_wide: resolved.machine_wide,
-        current_user_direct: resolved.states.get(&Principal::CurrentUser) == Some(&State::Direct),
+            .as_ref()
+            .map(|sp| crate::secrets::redact(&sp.url).into_owned()),
+        machine_wide: resolved.machine_wide.is_some(),
+        current_user_direct: resolved.state(Principal::CurrentUser) == State::Direct,
         collector_available: false,
     }
 }

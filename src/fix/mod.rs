@@ -21,10 +21,10 @@ pub const CONNECTIONS_SUBKEY: &str =
     "Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections";
 /// The value the documented procedure copies.
 pub const VALUE_NAME: &str = "DefaultConnectionSettings";
-/// The tool and version named in every file's marker line.
-pub const WRITER: &str = concat!("proxy-triage ", env!("CARGO_PKG_VERSION"));
+/// The version named in every file's marker line.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Text every marker line carries; [`is_own_file`] looks for it (version-independent).
-const MARKER_TAG: &str = "written by proxy-triage";
+const MARKER_TAG: &str = "written by proxy-triage fix ";
 /// Second half of every marker line.
 const MARKER_TAIL: &str = "not customer evidence";
 /// Name of the file in which `backup.cmd` records its first backup set.
@@ -242,13 +242,7 @@ impl FixFile {
     /// The content as text (fix.reg is UTF-16LE; the others are ASCII).
     pub fn text(&self) -> String {
         match self.bytes.strip_prefix(&[0xFF, 0xFE]) {
-            Some(rest) => {
-                let units: Vec<u16> = rest
-                    .chunks_exact(2)
-                    .map(|p| u16::from_le_bytes([p[0], p[1]]))
-                    .collect();
-                String::from_utf16_lossy(&units)
-            }
+            Some(rest) => utf16le(rest),
             None => String::from_utf8_lossy(&self.bytes).into_owned(),
         }
     }
@@ -454,10 +448,10 @@ fn fix_reg(blob: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// The marker line of one file: `<comment> written by proxy-triage X.Y.Z fix (<name>) - not
+/// The marker line of one file: `<comment> written by proxy-triage fix X.Y.Z (<name>) - not
 /// customer evidence`.
 fn marker_line(comment: &str, name: &str) -> String {
-    format!("{comment} written by {WRITER} fix ({name}) - {MARKER_TAIL}")
+    format!("{comment} {MARKER_TAG}{VERSION} ({name}) - {MARKER_TAIL}")
 }
 
 /// Why a file is one this tool wrote (a `fix` output carrying its marker line), or `None`.
@@ -465,24 +459,18 @@ fn marker_line(comment: &str, name: &str) -> String {
 pub fn is_own_file(name: &str, first_bytes: &[u8]) -> Option<String> {
     let head = first_bytes.get(..first_bytes.len().min(1024))?;
     let text = match head.strip_prefix(&[0xFF, 0xFE]) {
-        Some(rest) => {
-            let units: Vec<u16> = rest
-                .chunks_exact(2)
-                .map(|p| u16::from_le_bytes([p[0], p[1]]))
-                .collect();
-            String::from_utf16_lossy(&units)
-        }
+        Some(rest) => utf16le(rest),
         None => String::from_utf8_lossy(head).into_owned(),
     };
     let line = text.lines().take(3).find(|l| {
         let t = l.trim_start();
         t.contains(MARKER_TAG)
-            && t.contains(" fix (")
             && t.contains(MARKER_TAIL)
             && [";", "rem ", "REM ", "["].iter().any(|c| t.starts_with(c))
     })?;
     let what = line
-        .split_once(" fix (")
+        .split_once(MARKER_TAG)
+        .and_then(|(_, r)| r.split_once('('))
         .and_then(|(_, r)| r.split_once(')'))
         .map(|(n, _)| n)
         .unwrap_or("a fix file");
@@ -491,6 +479,18 @@ pub fn is_own_file(name: &str, first_bytes: &[u8]) -> Option<String> {
         crate::text::escape_control(name),
         crate::text::escape_control(what)
     ))
+}
+
+/// UTF-16LE bytes as text (an odd last byte is dropped, lone surrogates become U+FFFD).
+fn utf16le(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|p| match p {
+            [a, b] => u16::from_le_bytes([*a, *b]),
+            _ => 0xFFFD,
+        })
+        .collect();
+    String::from_utf16_lossy(&units)
 }
 
 fn file(name: &'static str, bytes: Vec<u8>) -> FixFile {
@@ -551,7 +551,7 @@ mod tests {
         let lines: Vec<&str> = reg.split("\r\n").collect();
         assert_eq!(lines[0], HEADER_V5);
         assert!(
-            lines[1].starts_with("; written by proxy-triage "),
+            lines[1].starts_with("; written by proxy-triage fix "),
             "{}",
             lines[1]
         );
@@ -665,7 +665,7 @@ mod tests {
         );
         // The tag alone, in customer text, is not enough.
         assert_eq!(
-            is_own_file("notes.txt", b"this was written by proxy-triage\r\n"),
+            is_own_file("notes.txt", b"this was written by proxy-triage fix\r\n"),
             None
         );
     }
