@@ -429,6 +429,32 @@ fn the_tools_own_files_are_not_evidence() {
     }
     let doc: Value = serde_json::from_slice(&again.stdout).expect("json");
     assert_eq!(doc["conflict"], serde_json::json!([]));
+
+    // analyze lists them as inputs, ignored with the reason.
+    let a = bin()
+        .arg("analyze")
+        .arg(case.path())
+        .args(["--format", "json", "-q"])
+        .output()
+        .expect("analyze");
+    let doc: Value = serde_json::from_slice(&a.stdout).expect("json");
+    let inputs = doc["inputs"].as_array().expect("inputs");
+    for name in ["fix.reg", "backup.cmd", "restore.cmd", "README.txt"] {
+        let input = inputs
+            .iter()
+            .find(|i| {
+                i["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with(&format!("fix/{name}")))
+            })
+            .unwrap_or_else(|| panic!("{name} not listed: {inputs:#?}"));
+        assert!(
+            input["ignored"]
+                .as_str()
+                .is_some_and(|r| r.contains("proxy-triage fix")),
+            "{name}: {input}"
+        );
+    }
 }
 
 /// Writes a ticket into a temp dir and returns the refusal text (asserting exit 1, no files).
