@@ -42,6 +42,13 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The formats `fix` can write its summary in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    Table,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
@@ -160,11 +167,21 @@ pub struct FixArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Output format of the summary.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Print what would be written, write nothing.
+    #[arg(long, value_enum, default_value_t = FixFormat::Table)]
+    pub format: FixFormat,
+    /// Print every file's content instead of writing it.
     #[arg(long)]
     pub dry_run: bool,
+    /// When uploads disagree about the current user's value: the upload to copy (a path as
+    /// given, `archive.zip!entry` inside an archive).
+    #[arg(long = "use", value_name = "FILE")]
+    pub use_file: Option<PathBuf>,
+    /// The sensor endpoint host the README's check browses to (default: from the uploads).
+    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
+    pub endpoint: Option<String>,
+    /// The workspace name: the endpoint is NAME + `sensorapi.atp.azure.com`.
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
     /// Overwrite existing files in DIR.
     #[arg(long)]
     pub force: bool,
