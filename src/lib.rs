@@ -28,6 +28,7 @@ pub mod diag;
 pub mod fix;
 pub mod formats;
 pub mod input;
+pub mod own_files;
 pub mod pipeline;
 pub mod probe;
 pub mod proxy;

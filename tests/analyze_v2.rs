@@ -114,7 +114,15 @@ fn digits_inside_a_ticket_number_are_not_an_account() {
         .arg(out_dir.path())
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(1), "fix must not act on a guess");
+    // fix copies to both accounts (the documented procedure) and tells the admin that nothing
+    // was uploaded for LOCAL SERVICE, instead of acting on a guessed error.
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nothing was uploaded for LOCAL SERVICE"),
+        "{text}"
+    );
+    assert!(!text.contains("INC0011519"), "{text}");
 }
 
 #[test]
@@ -170,12 +178,15 @@ fn the_tools_own_fix_reg_is_listed_and_ignored() {
         )
         .expect("copy");
     }
-    // A fix.reg that would contradict the uploads if it were taken for evidence.
-    let text = "Windows Registry Editor Version 5.00\r\n; written by proxy-triage 0.1.0 fix - not customer evidence\r\n\r\n[HKEY_USERS\\S-1-5-18\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections]\r\n\"DefaultConnectionSettings\"=hex:46,00,00,00,01,00,00,00,03,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00\r\n\r\n";
-    let mut bytes = vec![0xFF, 0xFE];
-    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
-    std::fs::create_dir(dir.path().join("fix")).expect("mkdir");
-    std::fs::write(dir.path().join("fix/fix.reg"), bytes).expect("write");
+    // The tool's own remediation, written into the ticket folder: it would contradict the
+    // uploads (LOCAL SYSTEM has the user's proxy in fix.reg) if it were taken for evidence.
+    let fix = bin()
+        .args(["fix", "-q", "--out"])
+        .arg(dir.path().join("fix"))
+        .arg(dir.path())
+        .output()
+        .expect("fix");
+    assert_eq!(fix.status.code(), Some(0), "{fix:?}");
     let (_, doc) = analyze(&[dir.path().to_str().expect("utf-8")]);
     let c = &doc["cases"][0];
     assert!(!has(c, "evidence-conflict", Some("local_system")), "{c:#}");

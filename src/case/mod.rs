@@ -83,7 +83,10 @@ fn assemble_upload(
         }
     };
     let (is_zip, ignored) = match reader.fill_buf() {
-        Ok(head) => (zip_archive::is_zip(head), own_file(&upload.name, head)),
+        Ok(head) => (
+            zip_archive::is_zip(head),
+            crate::own_files::is_own_file(&upload.name, head),
+        ),
         Err(e) => {
             assembled
                 .inputs
@@ -154,47 +157,4 @@ fn assemble_upload(
                 .push(input_error(&upload.name, case, format!("cannot read: {e}")))
         }
     }
-}
-
-/// The marker comment `fix` writes into its `fix.reg`, so the analyser never takes the
-/// tool's own output for customer evidence.
-pub const FIX_MARKER: &str = "; written by proxy-triage";
-
-/// Marker lines of the other files `fix` writes (`backup.cmd`, `restore.cmd`, `README.txt`).
-pub const FIX_FILE_MARKER: &str = "proxy-triage fix";
-
-/// Why an upload is one of the tool's own files (a `fix.reg` with its marker comment, the fix
-/// scripts and README), from its name and first bytes; None for customer evidence.
-pub fn own_file(name: &str, head: &[u8]) -> Option<String> {
-    let base = name
-        .rsplit(['/', '\\', '!'])
-        .next()
-        .unwrap_or(name)
-        .to_ascii_lowercase();
-    let text: String = match head {
-        [0xFF, 0xFE, rest @ ..] => {
-            let units: Vec<u16> = rest
-                .chunks_exact(2)
-                .take(512)
-                .map(|c| {
-                    u16::from_le_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect();
-            String::from_utf16_lossy(&units)
-        }
-        _ => String::from_utf8_lossy(head.get(..head.len().min(1024)).unwrap_or(head)).into_owned(),
-    };
-    let lower = text.to_ascii_lowercase();
-    if base.ends_with(".reg") && lower.contains(FIX_MARKER) {
-        return Some("written by proxy-triage fix: not customer evidence".into());
-    }
-    if matches!(base.as_str(), "backup.cmd" | "restore.cmd" | "readme.txt")
-        && lower.contains(FIX_FILE_MARKER)
-    {
-        return Some("written by proxy-triage fix: not customer evidence".into());
-    }
-    None
 }

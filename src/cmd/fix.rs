@@ -249,8 +249,8 @@ fn print_summary(args: &FixArgs, plan: &FixPlan) {
             .iter()
             .map(|f| {
                 let mut v = serde_json::json!({ "name": f.name, "size": f.size });
-                if args.dry_run {
-                    v["content"] = f.text().into();
+                if let (true, Some(o)) = (args.dry_run, v.as_object_mut()) {
+                    o.insert("content".into(), f.text().into());
                 }
                 v
             })
