@@ -28,4 +28,4 @@ pub const PROCESSOR_ENDPOINT_URL: &str = "https://triprd1wcuse1sensorapi.eastus.
 /// Host of the documented processor endpoint.
 pub const PROCESSOR_ENDPOINT_HOST: &str = "triprd1wcuse1sensorapi.eastus.cloudapp.azure.com";
 /// Schema version of every JSON document this crate writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;

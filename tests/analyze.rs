@@ -54,7 +54,7 @@ fn has(case: &Value, id: &str, principal: Option<&str>) -> bool {
 fn one_case(path: &str) -> (i32, Value) {
     let (code, doc) = analyze(&[path]);
     let case = doc["cases"][0].clone();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     (code, case)
 }
 
