@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::case::{self, AnalyzeOptions};
-use crate::cli::{FixArgs, Format};
+use crate::cli::{FixArgs, FixFormat};
 use crate::fix::{self, FixPlan};
 use crate::input::{self, CaseInput};
 
@@ -12,6 +12,14 @@ use super::analyze::limits_from;
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
 pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
+    // A path that does not exist is unreadable input (exit 2), not "nothing to fix".
+    let missing = super::missing_paths(&args.paths);
+    if !missing.is_empty() {
+        for p in missing {
+            ctx.error(&input::missing_message(p));
+        }
+        return EXIT_INPUT;
+    }
     let limits = limits_from(&args.limits);
     // Everything given on the command line is one case.
     let mut merged = CaseInput::default();
@@ -23,14 +31,18 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
         merged.skipped.extend(c.skipped);
     }
     for s in &merged.skipped {
-        ctx.warn(&format!("{}: {}", s.name, s.reason));
+        ctx.error(&format!("{}: {}", s.name, s.reason));
+    }
+    if merged.uploads.is_empty() && !merged.skipped.is_empty() {
+        // Nothing could be read: that is unreadable input, not "nothing to fix".
+        return EXIT_INPUT;
     }
     let assembled = case::assemble(&merged, &AnalyzeOptions { limits });
     let (report, resolved) = case::judge_with_settings(assembled, Vec::new());
     let plan = match fix::plan(&report, &resolved) {
         Ok(p) => p,
         Err(refusal) => {
-            if args.format == Format::Json {
+            if args.format == FixFormat::Json {
                 let doc = serde_json::json!({
                     "schema_version": crate::SCHEMA_VERSION,
                     "case": report.case,
@@ -40,7 +52,11 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
                     "changes": [],
                     "files": [],
                 });
-                println!("{doc}");
+                if let Err(e) = super::write_stdout(format!("{doc}\n").as_bytes()) {
+                    if !super::is_closed_stdout(&e) {
+                        ctx.error(&format!("writing the output: {e}"));
+                    }
+                }
             }
             ctx.warn(&format!("fix: not written: {refusal}"));
             return EXIT_FINDING;
@@ -94,7 +110,7 @@ fn write_files(dir: &Path, plan: &FixPlan, force: bool) -> Result<(), String> {
 fn print_summary(args: &FixArgs, plan: &FixPlan) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.format == Format::Json {
+    if args.format == FixFormat::Json {
         let doc = serde_json::json!({
             "schema_version": crate::SCHEMA_VERSION,
             "case": plan.case,

@@ -1,15 +1,19 @@
 //! Glue for each subcommand: arguments in, library calls, exit code out.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 
-use crate::cli::{Cli, ColorChoice, Format};
+use crate::cli::{Cli, ColorChoice};
 
 pub mod analyze;
+pub mod completions;
 pub mod decode;
 pub mod fix;
 pub mod parse;
 pub mod probe;
 
+/// Exit code: success, and also a closed stdout (`| head`): the reader has what it wanted.
+pub const EXIT_OK: u8 = 0;
 /// Exit code: a finding of severity error (analyze), a refused fix, a failed probe.
 pub const EXIT_FINDING: u8 = 1;
 /// Exit code: some input could not be read or parsed at all.
@@ -45,13 +49,10 @@ impl Context {
         }
     }
 
-    /// The format a command uses when none was given: a table for people, JSON for pipes.
-    pub fn auto_format(&self, given: Option<Format>) -> Format {
-        given.unwrap_or(if self.stdout_is_terminal {
-            Format::Table
-        } else {
-            Format::Json
-        })
+    /// The format a command uses when none was given: `table` for people (stdout is a
+    /// terminal), `json` for pipes.
+    pub fn auto_format<F>(&self, given: Option<F>, table: F, json: F) -> F {
+        given.unwrap_or(if self.stdout_is_terminal { table } else { json })
     }
 
     /// Prints a diagnostic line to stderr unless quiet (customer text escaped).
@@ -60,4 +61,45 @@ impl Context {
             eprintln!("proxy-triage: {}", crate::text::escape_control(msg));
         }
     }
+
+    /// Prints an error line to stderr even with `-q`: why an input could not be read, why a
+    /// command refused. Quiet hides progress and diagnostics, never the reason for exit 2.
+    pub fn error(&self, msg: &str) {
+        let mut err = io::stderr().lock();
+        // Nowhere left to report a failing stderr.
+        let _ = writeln!(err, "proxy-triage: {}", crate::text::escape_control(msg));
+    }
+
+    /// The exit code after writing the result to stdout failed: 0 when the reader went away
+    /// (`| head`, a closed pager), silently; otherwise the error on stderr and exit 2.
+    pub fn stdout_failed(&self, e: &io::Error) -> u8 {
+        if is_closed_stdout(e) {
+            EXIT_OK
+        } else {
+            self.error(&format!("writing the output: {e}"));
+            EXIT_INPUT
+        }
+    }
+}
+
+/// The error means stdout's reader has gone (a broken pipe): not a failure of the command.
+pub fn is_closed_stdout(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// Writes `bytes` to stdout and flushes. Use it (never `println!`, which panics on a closed
+/// pipe) and map an error with [`Context::stdout_failed`].
+pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+/// The command-line paths that do not exist (`-`, stdin, always exists). A path that is
+/// there but unreadable is left to the reader, which says why.
+pub fn missing_paths<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> Vec<&'a PathBuf> {
+    paths
+        .into_iter()
+        .filter(|p| p.as_os_str() != "-" && crate::input::path_is_missing(p))
+        .collect()
 }
