@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// No progress bar, no diagnostics on stderr (results still go to stdout).
+    /// No progress bar and no warnings on stderr; why an input could not be read is still said.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Colour in table output (also disabled by the NO_COLOR environment variable).

@@ -27,8 +27,9 @@ pub fn completion_script(shell: Shell) -> Vec<u8> {
 pub fn man_page() -> io::Result<Vec<u8>> {
     let mut cmd = Cli::command().bin_name(BIN);
     cmd.build();
-    let mut out = Vec::new();
-    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    let mut main = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut main)?;
+    let mut out = title_first(&main);
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("{BIN} {}", sub.get_name());
         let sub = sub.clone().bin_name(name.clone());
@@ -42,6 +43,20 @@ pub fn man_page() -> io::Result<Vec<u8>> {
         out.extend_from_slice(&demote_headings(&part));
     }
     Ok(out)
+}
+
+/// Moves the `.TH` line to the top: clap_mangen writes the definition of the `Aq` string
+/// first, and `man`/`file`/`mandb` expect a page to start with `.TH`. The definition still
+/// precedes every use.
+fn title_first(roff: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(roff);
+    let (title, rest): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with(".TH "));
+    let mut out = String::with_capacity(text.len() + 1);
+    for line in title.into_iter().chain(rest) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.into_bytes()
 }
 
 /// Turns `.SH` headings into `.SS` (a command's sections sit under its own heading), and
