@@ -16,7 +16,7 @@ pub struct Cli {
     /// Colour in table output (also disabled by the NO_COLOR environment variable).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Worker threads for analyze and fix (0, or not given: one per core).
+    /// Worker threads for analyze (0, or not given: one per core).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 }

@@ -198,6 +198,24 @@ fn closed_stdout_is_a_quiet_success() {
     }
 }
 
+/// `2>&1 | head`: stderr is the same closed pipe. Warnings then fail too, without a panic.
+#[test]
+fn closed_stdout_and_stderr_do_not_panic() {
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe: {e}"));
+    drop(reader);
+    let err = writer.try_clone().unwrap_or_else(|e| panic!("clone: {e}"));
+    let path = assert_cmd::cargo::cargo_bin("proxy-triage");
+    // JSON without --workspace: the placeholder warning goes to stderr after the output.
+    let status = StdCommand::new(path)
+        .args(["decode", FRESH_BLOB, "--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(err)
+        .status()
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(status.code(), Some(0));
+}
+
 /// `analyze` maps its own writes (the lead's `src/cmd/analyze.rs`): it must use
 /// `Context::stdout_failed` for this to pass.
 #[test]

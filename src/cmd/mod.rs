@@ -55,10 +55,11 @@ impl Context {
         given.unwrap_or(if self.stdout_is_terminal { table } else { json })
     }
 
-    /// Prints a diagnostic line to stderr unless quiet (customer text escaped).
+    /// Prints a diagnostic line to stderr unless quiet (customer text escaped). Never for why
+    /// an input could not be read: that is [`Context::error`].
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("proxy-triage: {}", crate::text::escape_control(msg));
+            self.error(msg);
         }
     }
 
@@ -66,7 +67,8 @@ impl Context {
     /// command refused. Quiet hides progress and diagnostics, never the reason for exit 2.
     pub fn error(&self, msg: &str) {
         let mut err = io::stderr().lock();
-        // Nowhere left to report a failing stderr.
+        // Not eprintln!, which panics when stderr is a closed pipe (`2>&1 | head`); a failing
+        // stderr has nowhere left to be reported.
         let _ = writeln!(err, "proxy-triage: {}", crate::text::escape_control(msg));
     }
 

@@ -1,6 +1,6 @@
 //! `probe` subcommand: run the documented reachability probe once and print the result.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -107,7 +107,11 @@ pub fn run(ctx: &Context, args: &ProbeArgs) -> u8 {
 
 /// Prints a usage error (always, even with --quiet: nothing else explains exit 3).
 fn usage(msg: &str) -> u8 {
-    eprintln!("proxy-triage: {}", escape_control(msg));
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "proxy-triage: {}",
+        escape_control(msg)
+    );
     super::EXIT_USAGE
 }
 
