@@ -373,6 +373,36 @@ fn decode_reads_powershell_decimal_lists() {
 }
 
 #[test]
+fn piped_tables_fit_columns_else_100() {
+    let closed = format!("http://{}/", support::closed_port());
+    for (columns, width) in [(Some("80"), 80), (None, 100), (Some("150"), 150)] {
+        for args in [
+            vec![
+                "probe",
+                "--url",
+                closed.as_str(),
+                "--format",
+                "table",
+                "--timeout",
+                "2",
+            ],
+            vec!["decode", "hex:46,00,00,00", "--format", "table"],
+            vec!["decode", FRESH_BLOB, "--format", "table"],
+        ] {
+            let mut cmd = bin();
+            cmd.args(&args).env_remove("COLUMNS");
+            if let Some(c) = columns {
+                cmd.env("COLUMNS", c);
+            }
+            let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
+            let text = String::from_utf8_lossy(&out.stdout);
+            let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            assert!(widest <= width, "{columns:?}: {widest} > {width}\n{text}");
+        }
+    }
+}
+
+#[test]
 fn decode_judges_the_given_endpoint() {
     let r = run(&["decode", FRESH_BLOB, "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

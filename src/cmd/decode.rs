@@ -233,7 +233,7 @@ fn table(out: &DecodeOutput<'_>) -> String {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(vec!["Field", "Value"]);
     if t.width().is_none() {
-        t.set_width(120);
+        t.set_width(super::piped_table_width());
     }
     for (k, v) in rows {
         let v: Vec<String> = v.lines().map(|l| escape_control(l).into_owned()).collect();

@@ -84,6 +84,21 @@ impl Context {
     }
 }
 
+/// Width of a table when stdout is not a terminal: `COLUMNS` when it holds a usable number,
+/// else 100 (on a terminal, comfy-table reads the terminal's width itself).
+pub fn piped_table_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w >= MIN_TABLE_WIDTH)
+        .unwrap_or(DEFAULT_TABLE_WIDTH)
+}
+
+/// Table width when stdout is not a terminal and `COLUMNS` is not set.
+pub const DEFAULT_TABLE_WIDTH: u16 = 100;
+/// Narrowest `COLUMNS` honoured (below it a two-column table cannot show anything).
+const MIN_TABLE_WIDTH: u16 = 40;
+
 /// The error means stdout's reader has gone (a broken pipe): not a failure of the command.
 pub fn is_closed_stdout(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe

@@ -14,9 +14,6 @@ use crate::text::escape_control;
 
 use super::{write_stdout, Context};
 
-/// Table width when stdout is not a terminal.
-const TABLE_WIDTH: u16 = 100;
-
 /// Said when the 2018 default URL was probed (no `--endpoint`/`--workspace`/`--url`).
 const DEFAULT_URL_NOTE: &str = "this is the processor host of the 2018 documentation, not your \
 workspace's sensor endpoint: give --workspace NAME (or --endpoint HOST) to probe \
@@ -136,7 +133,7 @@ fn render_table(result: &ProbeResult, note: Option<&str>) -> String {
         .set_content_arrangement(ContentArrangement::Dynamic);
     if table.width().is_none() {
         // Not a terminal: wrap at a readable width instead of one line per field.
-        table.set_width(TABLE_WIDTH);
+        table.set_width(super::piped_table_width());
     }
     for (label, value) in result.table_rows() {
         table.add_row(vec![label.to_string(), escape_control(&value).into_owned()]);
