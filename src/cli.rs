@@ -194,6 +194,12 @@ fn parse_workspace(s: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `--timeout`: whole seconds from 1 to the probe's longest budget, so a bad value is a usage
+/// error that says the range (not a duration in nanoseconds).
+fn timeout_secs() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=crate::probe::MAX_TIMEOUT.as_secs())
+}
+
 /// `completions SHELL`.
 #[derive(Debug, Args)]
 #[command(after_help = COMPLETIONS_AFTER_HELP)]
@@ -241,8 +247,8 @@ pub struct AnalyzeArgs {
     /// Probe URL (default: the documented processor endpoint).
     #[arg(long, value_name = "URL")]
     pub probe_url: Option<String>,
-    /// Probe timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Probe timeout in seconds (1 to 600).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = timeout_secs())]
     pub timeout: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -295,8 +301,8 @@ pub struct ProbeArgs {
     /// Extra trust root (PEM), for inspection proxies and tests.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
-    /// Timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Timeout in seconds (1 to 600).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = timeout_secs())]
     pub timeout: u64,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]

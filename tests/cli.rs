@@ -536,6 +536,10 @@ fn probe_with_workspace_asks_the_ping_url() {
         r.json()["url"],
         "https://contososensorapi.atp.azure.us/tri/sensor/api/ping"
     );
+    // A timeout out of range is a usage error that names the range.
+    let r = run(&["probe", "--workspace", "contoso", "--timeout", "0"]);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("0 is not in 1..=600"), "{}", r.stderr);
     // --url and an endpoint flag together are a usage error.
     assert_eq!(
         run(&[
