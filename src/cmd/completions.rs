@@ -30,7 +30,12 @@ pub fn man_page() -> io::Result<Vec<u8>> {
     let mut main = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut main)?;
     let mut out = title_first(&main);
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    // `help` has its own `proxy-triage help COMMAND`; it needs no section.
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        let has_extra = sub.get_after_help().is_some() || sub.get_after_long_help().is_some();
         let name = format!("{BIN} {}", sub.get_name());
         let sub = sub.clone().bin_name(name.clone());
         let man = clap_mangen::Man::new(sub);
@@ -38,11 +43,55 @@ pub fn man_page() -> io::Result<Vec<u8>> {
         man.render_description_section(&mut part)?;
         man.render_synopsis_section(&mut part)?;
         man.render_options_section(&mut part)?;
-        man.render_extra_section(&mut part)?;
+        if has_extra {
+            man.render_extra_section(&mut part)?;
+        }
         out.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
         out.extend_from_slice(&demote_headings(&part));
     }
-    Ok(out)
+    Ok(tidy(&out))
+}
+
+/// Final touches: the `after_help` text (exit codes, examples) kept as written (`.nf`) under a
+/// real heading instead of clap_mangen's `EXTRA`, and the `Aq` string defined once.
+fn tidy(roff: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(roff);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut aq_defined = false;
+    let mut in_nofill = false;
+    for line in text.lines() {
+        // clap_mangen defines `Aq` (`.ie` + `.el`) at the start of every rendered part.
+        if line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq") {
+            if !aq_defined {
+                out.push_str(line);
+                out.push('\n');
+                aq_defined = line.starts_with(".el");
+            }
+            continue;
+        }
+        if in_nofill && (line.starts_with(".SH") || line.starts_with(".SS")) {
+            out.push_str(".fi\n");
+            in_nofill = false;
+        }
+        match line {
+            ".SH EXTRA" => {
+                out.push_str(".SH \"EXIT CODES AND EXAMPLES\"\n.nf\n");
+                in_nofill = true;
+            }
+            ".SS EXTRA" => {
+                out.push_str(".SS EXAMPLES\n.nf\n");
+                in_nofill = true;
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    if in_nofill {
+        out.push_str(".fi\n");
+    }
+    out.into_bytes()
 }
 
 /// Moves the `.TH` line to the top: clap_mangen writes the definition of the `Aq` string
@@ -140,5 +189,16 @@ mod tests {
             assert!(page.contains(heading), "{heading} missing");
         }
         assert!(page.contains("Exit codes"), "exit codes missing");
+        assert!(page.contains(".SH \"EXIT CODES AND EXAMPLES\"\n.nf\n"));
+        assert_eq!(
+            page.matches(".ds Aq").count(),
+            2,
+            "Aq defined once (.ie/.el)"
+        );
+        let lines: Vec<&str> = page.lines().collect();
+        let count = |l: &str| lines.iter().filter(|x| **x == l).count();
+        assert_eq!(count(".nf"), count(".fi"));
+        assert_eq!(count(".nf"), 7, "the main page and each command but man");
+        assert!(!page.contains("PROXY-TRIAGE HELP"));
     }
 }
