@@ -329,6 +329,10 @@ fn decode_short_and_empty_blobs_are_truncated_header() {
         assert_eq!(v["routes"][1]["kind"], "unknown", "{input:?}");
         assert_ne!(v["routes"][0]["kind"], "direct");
     }
+    // Why it was rejected is said even with -q.
+    let r = run(&["decode", "4600", "-q"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("truncated_header"), "{}", r.stderr);
     // Twelve bytes are a header: not truncated_header, exit 0.
     let r = run(&["decode", "46000000 0a000000 01000000", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

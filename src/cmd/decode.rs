@@ -188,10 +188,16 @@ fn report_malformed(ctx: &Context, value: &ProxyValue) {
         ProxyValue::WinHttp(s) => (s.error, s.error_field.map(|f| f.name())),
     };
     if let Some(e) = error {
-        ctx.warn(&format!(
+        let msg = format!(
             "decode: the blob is malformed ({e} at {}); the fields before it are shown",
             field.unwrap_or("?")
-        ));
+        );
+        // Shorter than its header is a rejected input (exit 2): said even with -q.
+        if e == BlobError::TruncatedHeader {
+            ctx.error(&msg);
+        } else {
+            ctx.warn(&msg);
+        }
     }
 }
 
