@@ -4,8 +4,9 @@
 //! number per line, and `-join` / string interpolation print `70, 0, 0, 0` or `70 0 0 0`.
 //!
 //! The rule, so that hex is never misread as decimal:
-//! - `{…}` (braces never occur in hex): the numbers between the first `{` and the next `}` are
-//!   the bytes; text around the braces (the property name, a table header) is ignored;
+//! - `{…}` (braces never occur in hex) whose first entry is a number: the numbers between the
+//!   first `{` and the next `}` are the bytes; text around the braces (the property name, a
+//!   table header) is ignored;
 //! - otherwise the input is decimal only when every token (separated by commas, spaces or line
 //!   breaks) is a number from 0 to 255 written without leading zeros, and at least one token has
 //!   1 or 3 digits: such a token is not hex (a byte is two hex digits), so the input cannot be
@@ -42,6 +43,13 @@ pub fn parse_decimal_list(input: &str) -> Option<Result<DecimalList, HexError>> 
         let inner = input.get(inner_start..close)?;
         let (line, column, position) = location_of(input, inner_start);
         let tokens = tokens(inner, line, column, position);
+        // A GUID in a pasted key path (`{4D36E972-...}`) is not a list: its first token is
+        // not a number, and the hex reader's error stands.
+        if let Some(first) = tokens.first() {
+            if !is_decimal_shaped(split_ellipsis(first.text).0) {
+                return None;
+            }
+        }
         return Some(read_tokens(&tokens, true));
     }
     let tokens = tokens(input, 1, 1, 1);
@@ -228,6 +236,14 @@ mod tests {
         ] {
             assert!(parse_decimal_list(input).is_none(), "{input:?}");
         }
+    }
+
+    #[test]
+    fn a_guid_is_not_a_list() {
+        assert!(
+            parse_decimal_list("[HKEY_LOCAL_MACHINE\\X\\{4D36E972-E325-11CE}]\n46 0g").is_none()
+        );
+        assert!(parse_decimal_list("[HKEY_X\\{12345678-1234}]\n46 0g").is_none());
     }
 
     #[test]
