@@ -227,6 +227,8 @@ fn table_view_for_people() {
             "--format",
             "table",
         ])
+        // Piped tables are COLUMNS wide: wide enough that no value below wraps.
+        .env("COLUMNS", "160")
         .output()
         .unwrap_or_else(|e| panic!("run: {e}"));
     assert_eq!(out.status.code(), Some(0));

@@ -63,8 +63,17 @@ impl RouteOrUnknown {
 #[derive(Debug, Serialize)]
 struct Endpoint {
     host: String,
-    /// `flag` (`--endpoint`/`--workspace`) or `default` (a placeholder host).
-    source: &'static str,
+    source: EndpointSource,
+}
+
+/// Where the endpoint host came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum EndpointSource {
+    /// `--endpoint` or `--workspace`.
+    Flag,
+    /// Neither: the placeholder host.
+    Default,
 }
 
 /// How the input was written (extra JSON fields).
@@ -110,8 +119,8 @@ pub fn run(ctx: &Context, args: &DecodeArgs) -> u8 {
     let truncated_header = value.error() == Some(BlobError::TruncatedHeader);
     let settings = value.effective();
     let (host, source) = match args.endpoint.host() {
-        Some(h) => (h, "flag"),
-        None => (PLACEHOLDER_HOST.to_string(), "default"),
+        Some(h) => (h, EndpointSource::Flag),
+        None => (PLACEHOLDER_HOST.to_string(), EndpointSource::Default),
     };
     let routes: Vec<EndpointRoute> = [
         format!("https://{host}"),
@@ -160,7 +169,7 @@ pub fn run(ctx: &Context, args: &DecodeArgs) -> u8 {
         return ctx.stdout_failed(&e);
     }
     // The table says it in its Endpoint row; JSON readers get it on stderr too.
-    if out.endpoint.source == "default" && format != DecodeFormat::Table {
+    if out.endpoint.source == EndpointSource::Default && format != DecodeFormat::Table {
         ctx.warn(&format!(
             "decode: {PLACEHOLDER_HOST} is a placeholder: give --workspace NAME or --endpoint HOST \
              to judge the customer's sensor endpoint"
@@ -207,7 +216,7 @@ fn table(out: &DecodeOutput<'_>) -> String {
         ProxyValue::WinInet(s) => wininet_rows(s, &mut rows),
         ProxyValue::WinHttp(s) => winhttp_rows(s, &mut rows),
     }
-    let endpoint = if out.endpoint.source == "default" {
+    let endpoint = if out.endpoint.source == EndpointSource::Default {
         format!(
             "{} (a placeholder: give --workspace NAME or --endpoint HOST)",
             out.endpoint.host

@@ -26,21 +26,34 @@ struct ProbeOutput<'a> {
     schema_version: u32,
     #[serde(flatten)]
     result: &'a ProbeResult,
-    /// Where the URL came from: `flag` (`--endpoint`/`--workspace`), `url` (`--url`) or
-    /// `default` (the 2018 processor URL).
-    url_source: &'static str,
+    url_source: UrlSource,
     /// What the reader should know about the URL (the 2018 default), or null.
     note: Option<&'static str>,
 }
 
+/// Where the probed URL came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum UrlSource {
+    /// `--endpoint` / `--workspace`: the ping URL of that host.
+    Flag,
+    /// `--url`, as given.
+    Url,
+    /// None of them: the 2018 processor URL.
+    Default,
+}
+
 /// The URL to probe and where it came from.
-fn probe_url(args: &ProbeArgs) -> (String, &'static str) {
+fn probe_url(args: &ProbeArgs) -> (String, UrlSource) {
     if let Some(url) = &args.url {
-        return (url.clone(), "url");
+        return (url.clone(), UrlSource::Url);
     }
     match args.endpoint.host() {
-        Some(host) => (format!("https://{host}{PING_PATH}"), "flag"),
-        None => (crate::PROCESSOR_ENDPOINT_URL.to_string(), "default"),
+        Some(host) => (format!("https://{host}{PING_PATH}"), UrlSource::Flag),
+        None => (
+            crate::PROCESSOR_ENDPOINT_URL.to_string(),
+            UrlSource::Default,
+        ),
     }
 }
 
@@ -48,7 +61,7 @@ fn probe_url(args: &ProbeArgs) -> (String, &'static str) {
 pub fn run(ctx: &Context, args: &ProbeArgs) -> u8 {
     let format = ctx.auto_format(args.format, ProbeFormat::Table, ProbeFormat::Json);
     let (url, url_source) = probe_url(args);
-    let note = (url_source == "default").then_some(DEFAULT_URL_NOTE);
+    let note = (url_source == UrlSource::Default).then_some(DEFAULT_URL_NOTE);
     let ca_cert_pem = match &args.ca_cert {
         None => None,
         Some(path) => match read_capped(path) {
