@@ -31,6 +31,8 @@ fn bin() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // Piped tables follow COLUMNS: every test starts from the 100-column default.
+    cmd.env_remove("COLUMNS");
     cmd
 }
 
