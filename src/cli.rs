@@ -110,7 +110,13 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Output formats of `analyze`.
+/// The formats `fix` can write its summary in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    Table,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
@@ -151,10 +157,22 @@ pub enum ProbeFormat {
     Jsonl,
 }
 
-/// Output formats of `fix` (the summary; the files are always written as they are).
+/// Output formats of `pac` (for its `PacArgs::format`, merged from its own branch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FixFormat {
-    /// What was (or would be) written, in words.
+pub enum PacFormat {
+    /// The result, the route and the facts used.
+    Table,
+    /// The contract's JSON document (pretty).
+    Json,
+    /// The same JSON on one line.
+    Jsonl,
+}
+
+/// Output formats of `collect-script` (for its `CollectScriptArgs::format`, merged from its
+/// own branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CollectFormat {
+    /// What was written, in words.
     Table,
     /// The same as one JSON document.
     Json,

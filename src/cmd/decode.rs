@@ -152,7 +152,7 @@ pub fn run(ctx: &Context, args: &DecodeArgs) -> u8 {
         },
         routes,
     };
-    let format = ctx.auto_format(args.format, DecodeFormat::Table, DecodeFormat::Json);
+    let format = ctx.pick_format(args.format, DecodeFormat::Table, DecodeFormat::Json);
     let rendered = match format {
         DecodeFormat::Json => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
         DecodeFormat::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),

@@ -59,7 +59,7 @@ fn probe_url(args: &ProbeArgs) -> (String, UrlSource) {
 
 /// Runs the probe; exit 0 when reachable, 1 otherwise, 3 for a usage error.
 pub fn run(ctx: &Context, args: &ProbeArgs) -> u8 {
-    let format = ctx.auto_format(args.format, ProbeFormat::Table, ProbeFormat::Json);
+    let format = ctx.pick_format(args.format, ProbeFormat::Table, ProbeFormat::Json);
     let (url, url_source) = probe_url(args);
     let note = (url_source == UrlSource::Default).then_some(DEFAULT_URL_NOTE);
     let ca_cert_pem = match &args.ca_cert {
