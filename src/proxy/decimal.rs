@@ -42,31 +42,35 @@ pub fn parse_decimal_list(input: &str) -> Option<Result<DecimalList, HexError>> 
         let close = inner_start + input.get(inner_start..)?.find('}')?;
         let inner = input.get(inner_start..close)?;
         let (line, column, position) = location_of(input, inner_start);
-        let tokens = tokens(inner, line, column, position);
+        let tokens = Tokens::new(inner, line, column, position);
         // A GUID in a pasted key path (`{4D36E972-...}`) is not a list: its first token is
         // not a number, and the hex reader's error stands.
-        if let Some(first) = tokens.first() {
+        if let Some(first) = tokens.clone().next() {
             if !is_decimal_shaped(split_ellipsis(first.text).0) {
                 return None;
             }
         }
-        return Some(read_tokens(&tokens, true));
+        return Some(read_tokens(tokens, true));
     }
-    let tokens = tokens(input, 1, 1, 1);
-    let (last_text, _) = split_ellipsis(tokens.last()?.text);
-    let decimal_shaped = tokens.iter().enumerate().all(|(i, t)| {
-        let text = if i + 1 == tokens.len() {
-            last_text
+    // First pass: is every token a decimal byte, and can the text not be hex?
+    let mut tokens = Tokens::new(input, 1, 1, 1).peekable();
+    let mut any = false;
+    let mut not_hex = false;
+    while let Some(t) = tokens.next() {
+        any = true;
+        let last = tokens.peek().is_none();
+        let text = if last {
+            split_ellipsis(t.text).0
         } else {
             t.text
         };
-        is_decimal_shaped(text) || (i + 1 == tokens.len() && text.is_empty())
-    });
-    let not_hex = tokens
-        .iter()
-        .any(|t| matches!(t.text.len(), 1 | 3) && is_decimal_shaped(t.text));
-    if decimal_shaped && not_hex {
-        Some(read_tokens(&tokens, false))
+        if !(is_decimal_shaped(text) || (last && text.is_empty())) {
+            return None;
+        }
+        not_hex |= matches!(t.text.len(), 1 | 3) && is_decimal_shaped(t.text);
+    }
+    if any && not_hex {
+        Some(read_tokens(Tokens::new(input, 1, 1, 1), false))
     } else {
         None
     }
@@ -91,11 +95,15 @@ fn split_ellipsis(t: &str) -> (&str, bool) {
     }
 }
 
-fn read_tokens(tokens: &[Token<'_>], braces: bool) -> Result<DecimalList, HexError> {
-    let mut bytes = Vec::with_capacity(tokens.len());
+fn read_tokens<'a>(
+    tokens: impl Iterator<Item = Token<'a>>,
+    braces: bool,
+) -> Result<DecimalList, HexError> {
+    let mut bytes = Vec::new();
     let mut shortened = false;
-    for (i, t) in tokens.iter().enumerate() {
-        let last = i + 1 == tokens.len();
+    let mut tokens = tokens.peekable();
+    while let Some(t) = tokens.next() {
+        let last = tokens.peek().is_none();
         let (text, cut) = if last {
             split_ellipsis(t.text)
         } else {
@@ -142,43 +150,66 @@ fn location_of(input: &str, at: usize) -> (usize, usize, usize) {
     (line, column, before.chars().count() + 1)
 }
 
-/// Tokens separated by commas and whitespace; `line`, `column`, `position` locate the first
-/// character of `text` in the whole input.
-fn tokens(text: &str, line: usize, column: usize, position: usize) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
-    let (mut line, mut column, mut position) = (line, column, position);
-    let mut start: Option<(usize, usize, usize, usize)> = None;
-    for (i, c) in text.char_indices() {
-        let sep = c == ',' || c.is_whitespace();
-        if sep {
-            if let Some((s, l, col, pos)) = start.take() {
-                out.push(Token {
-                    text: text.get(s..i).unwrap_or(""),
-                    line: l,
-                    column: col,
-                    position: pos,
+/// Tokens separated by commas and whitespace, located in the whole input (streamed: a list
+/// of millions of entries is never held as tokens).
+#[derive(Clone)]
+struct Tokens<'a> {
+    text: &'a str,
+    chars: std::str::CharIndices<'a>,
+    line: usize,
+    column: usize,
+    position: usize,
+}
+
+impl<'a> Tokens<'a> {
+    /// `line`, `column`, `position` locate the first character of `text` in the whole input.
+    fn new(text: &'a str, line: usize, column: usize, position: usize) -> Self {
+        Tokens {
+            text,
+            chars: text.char_indices(),
+            line,
+            column,
+            position,
+        }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        let mut start: Option<(usize, usize, usize, usize)> = None;
+        loop {
+            let Some((i, c)) = self.chars.next() else {
+                return start.map(|(s, line, column, position)| Token {
+                    text: self.text.get(s..).unwrap_or(""),
+                    line,
+                    column,
+                    position,
                 });
+            };
+            let here = (self.line, self.column, self.position);
+            self.position += 1;
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
             }
-        } else if start.is_none() {
-            start = Some((i, line, column, position));
-        }
-        position += 1;
-        if c == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
+            if c == ',' || c.is_whitespace() {
+                if let Some((s, line, column, position)) = start {
+                    return Some(Token {
+                        text: self.text.get(s..i).unwrap_or(""),
+                        line,
+                        column,
+                        position,
+                    });
+                }
+            } else if start.is_none() {
+                start = Some((i, here.0, here.1, here.2));
+            }
         }
     }
-    if let Some((s, l, col, pos)) = start {
-        out.push(Token {
-            text: text.get(s..).unwrap_or(""),
-            line: l,
-            column: col,
-            position: pos,
-        });
-    }
-    out
 }
 
 #[cfg(test)]
