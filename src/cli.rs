@@ -6,17 +6,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline triage of Defender for Identity (Azure ATP) sensor proxy uploads.
 #[derive(Debug, Parser)]
-#[command(name = "proxy-triage", version, about, long_about = None)]
+#[command(name = "proxy-triage", version, about, long_about = None, after_help = MAIN_AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// No progress bar, no diagnostics on stderr (results still go to stdout).
+    /// No progress bar and no warnings on stderr; why an input could not be read is still said.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Colour in table output (also disabled by the NO_COLOR environment variable).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Worker threads (default: one per core).
+    /// Worker threads for analyze (0, or not given: one per core).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -33,7 +33,75 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Write the remediation files (fix.reg, backup.cmd, restore.cmd, README.txt) for a case.
     Fix(FixArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    Man,
 }
+
+/// Exit codes and examples shown under `proxy-triage --help` (and in the man page).
+const MAIN_AFTER_HELP: &str = "\
+Exit codes (all commands):
+  0  success (analyze: no error finding; probe: reachable; fix: written or dry run);
+     also when stdout is closed early (| head)
+  1  analyze: an error finding; probe: not reachable; fix: refused
+  2  an input could not be read or was rejected (including a path that does not exist)
+  3  usage error
+
+Examples:
+  proxy-triage analyze ticket-4711.zip
+  proxy-triage parse compare-1519.txt --format table
+  proxy-triage decode --workspace contoso 460000000900000001000000000000000000000000000000
+  proxy-triage completions bash > /etc/bash_completion.d/proxy-triage
+  proxy-triage man > proxy-triage.1";
+
+const ANALYZE_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage analyze ticket-4711.zip
+  proxy-triage analyze upload/ --format markdown > ticket.md
+  proxy-triage analyze hkcu.reg compare-1519.txt compare-1518.txt
+  proxy-triage analyze --batch tickets/ --format jsonl
+  cat hkcu.reg | proxy-triage analyze -";
+
+const PARSE_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage parse hkcu-connections.reg
+  proxy-triage parse compare-1519.txt --format table
+  proxy-triage parse netsh-winhttp.txt | jq .winhttp";
+
+const DECODE_AFTER_HELP: &str = "\
+Accepted input: hex with spaces, commas, hex:/hex(3):/0x prefixes and \\ continuations (pasted
+.reg and reg query lines included), or PowerShell's decimal byte lists: {70, 0, 0, 0...},
+70, 0, 0, 0, or one number per line. A list is read as decimal only when it cannot be hex (a
+token of 1 or 3 digits, or the {} form), so hex is never misread.
+
+Examples:
+  proxy-triage decode --workspace contoso 460000000900000001000000000000000000000000000000
+  proxy-triage decode --endpoint contososensorapi.atp.azure.us \\
+    \"70, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0\"
+  proxy-triage decode - < reg-query-output.txt
+  proxy-triage decode --value-name WinHttpSettings 1800000000000000010000000000000000000000";
+
+const PROBE_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage probe --workspace contoso
+  proxy-triage probe --endpoint contososensorapi.atp.azure.com --proxy http://proxy:8080
+  proxy-triage probe --workspace contoso --proxy http://user:pass@proxy:8080 --format json
+
+Without --endpoint or --workspace the 2018 processor URL is probed (the old 503 test).";
+
+const FIX_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage fix ticket-4711/ --out fix/ --dry-run
+  proxy-triage fix hkcu.reg compare-1519.txt --out fix/
+  proxy-triage fix ticket-4711.zip --out fix/ --format json";
+
+const COMPLETIONS_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage completions bash > ~/.local/share/bash-completion/completions/proxy-triage
+  proxy-triage completions zsh > ~/.zfunc/_proxy-triage
+  proxy-triage completions fish > ~/.config/fish/completions/proxy-triage.fish
+  proxy-triage completions powershell >> $PROFILE";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -58,6 +126,107 @@ pub enum Format {
     Csv,
 }
 
+/// Output formats of `parse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ParseFormat {
+    /// The contract's JSON document.
+    Json,
+    /// The same fields, one per row.
+    Table,
+}
+
+/// Output formats of `decode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecodeFormat {
+    /// Fields in words, with the route of the endpoint.
+    Table,
+    /// The contract's JSON document (pretty).
+    Json,
+    /// The same JSON on one line.
+    Jsonl,
+}
+
+/// Output formats of `probe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbeFormat {
+    /// What answered and what it means.
+    Table,
+    /// The contract's JSON document (pretty).
+    Json,
+    /// The same JSON on one line.
+    Jsonl,
+}
+
+/// Output formats of `pac` (for its `PacArgs::format`, merged from its own branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PacFormat {
+    /// The result, the route and the facts used.
+    Table,
+    /// The contract's JSON document (pretty).
+    Json,
+    /// The same JSON on one line.
+    Jsonl,
+}
+
+/// Output formats of `collect-script` (for its `CollectScriptArgs::format`, merged from its
+/// own branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CollectFormat {
+    /// What was written, in words.
+    Table,
+    /// The same as one JSON document.
+    Json,
+}
+
+/// The sensor endpoint judged or probed: `--endpoint HOST` or `--workspace NAME`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EndpointArgs {
+    /// The sensor endpoint host (e.g. contoso-corpsensorapi.atp.azure.com; other clouds too).
+    #[arg(long, value_name = "HOST", value_parser = parse_endpoint, conflicts_with = "workspace")]
+    pub endpoint: Option<String>,
+    /// The workspace name: the endpoint is NAME + sensorapi.atp.azure.com.
+    #[arg(long, value_name = "NAME", value_parser = parse_workspace)]
+    pub workspace: Option<String>,
+}
+
+impl EndpointArgs {
+    /// The endpoint host the flags name (lower-case), or `None` when neither was given.
+    pub fn host(&self) -> Option<String> {
+        match (&self.endpoint, &self.workspace) {
+            (Some(host), _) => Some(host.clone()),
+            (None, Some(name)) => crate::proxy::endpoint::host_for_workspace(name).ok(),
+            (None, None) => None,
+        }
+    }
+}
+
+/// `--endpoint`: a host name or a URL, stored as the lower-case host.
+fn parse_endpoint(s: &str) -> Result<String, String> {
+    crate::proxy::endpoint::host_from_endpoint(s).map_err(|e| e.to_string())
+}
+
+/// `--workspace`: checked here (so a bad name is a usage error), stored as given.
+fn parse_workspace(s: &str) -> Result<String, String> {
+    crate::proxy::endpoint::host_for_workspace(s)
+        .map(|_| s.trim().to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// `--timeout`: whole seconds from 1 to the probe's longest budget, so a bad value is a usage
+/// error that says the range (not a duration in nanoseconds).
+fn timeout_secs() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=crate::probe::MAX_TIMEOUT.as_secs())
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Args)]
+#[command(after_help = COMPLETIONS_AFTER_HELP)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
 /// Size and depth limits applied to everything read from customer data.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
@@ -76,6 +245,7 @@ pub struct LimitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = ANALYZE_AFTER_HELP)]
 pub struct AnalyzeArgs {
     /// Files, folders or .zip archives. Each folder or archive is a case; all loose files together
     /// are one case. `-` reads stdin.
@@ -107,28 +277,31 @@ pub struct AnalyzeArgs {
     /// Probe URL (default: the documented processor endpoint).
     #[arg(long, value_name = "URL")]
     pub probe_url: Option<String>,
-    /// Probe timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Probe timeout in seconds (1 to 600).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = timeout_secs())]
     pub timeout: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = PARSE_AFTER_HELP)]
 pub struct ParseArgs {
     /// The artifact (`-` reads stdin).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Output format: json (default) or table.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ParseFormat::Json)]
+    pub format: ParseFormat,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DECODE_AFTER_HELP)]
 pub struct DecodeArgs {
-    /// The blob as hex (spaces, commas, `hex:` prefixes, `\` continuations allowed); `-` reads stdin.
+    /// The blob as hex (spaces, commas, `hex:` prefixes, `\` continuations allowed) or as
+    /// PowerShell's decimal byte list; `-` reads stdin.
     #[arg(value_name = "HEX", allow_hyphen_values = true)]
     pub hex: String,
     /// The registry value the blob came from (`WinHttpSettings` selects the WinHTTP layout).
@@ -136,29 +309,38 @@ pub struct DecodeArgs {
     pub value_name: Option<String>,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<DecodeFormat>,
+    /// The endpoint whose route is shown (default: a placeholder host).
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = PROBE_AFTER_HELP)]
 pub struct ProbeArgs {
-    /// The URL to probe.
-    #[arg(long, value_name = "URL", default_value = crate::PROCESSOR_ENDPOINT_URL)]
-    pub url: String,
+    /// The URL to probe (default: https://HOST/tri/sensor/api/ping with --endpoint or
+    /// --workspace, else the 2018 processor URL).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["endpoint", "workspace"])]
+    pub url: Option<String>,
+    /// The endpoint to probe.
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Go through this proxy (`http://[user:password@]host:port`).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
     /// Extra trust root (PEM), for inspection proxies and tests.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
-    /// Timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Timeout in seconds (1 to 600).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = timeout_secs())]
     pub timeout: u64,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<ProbeFormat>,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = FIX_AFTER_HELP)]
 pub struct FixArgs {
     /// The case's uploads (files, folders, .zip archives).
     #[arg(value_name = "PATH", required = true)]

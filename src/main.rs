@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            // A closed stdout while printing --help or --version is not an error either.
             let _ = e.print();
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
@@ -32,6 +33,8 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(&ctx, args),
         Command::Probe(args) => cmd::probe::run(&ctx, args),
         Command::Fix(args) => cmd::fix::run(&ctx, args),
+        Command::Completions(args) => cmd::completions::run_completions(&ctx, args.shell),
+        Command::Man => cmd::completions::run_man(&ctx),
     };
     ExitCode::from(code)
 }

@@ -1,26 +1,28 @@
 //! `decode HEX`: one proxy blob (WinINet or WinHTTP) from hex to its fields, the contract's
 //! JSON or a table for support engineers (flags in words, strings, the sensor's route).
 //!
-//! Exit codes: 0 decoded (also a malformed blob: its decoded fields are shown and stderr
-//! says what is wrong), 2 input rejected (bad hex, unreadable stdin), 3 usage.
+//! Exit codes: 0 decoded (also a blob cut after its header: its decoded fields are shown and
+//! stderr says what is wrong), 2 input rejected (bad hex, unreadable stdin, or a blob shorter
+//! than its 12-byte header: `truncated_header`, route unknown), 3 usage.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::cli::{DecodeArgs, Format};
-use crate::proxy::hex::parse_hex;
+use crate::cli::{DecodeArgs, DecodeFormat};
+use crate::proxy::endpoint::PLACEHOLDER_HOST;
+use crate::proxy::hex::{parse_pasted, Notation};
 use crate::proxy::route::{route, Route};
 use crate::proxy::winhttp::WinHttpSettings;
 use crate::proxy::wininet::{
     autodiscovery_flags_in_words, display_bytes, flags_in_words, ConnectionSettings, Field,
     TrailerField, VERSION_IE5, VERSION_IE7,
 };
-use crate::proxy::{sensor_endpoint_url, ProxyValue, RawString};
+use crate::proxy::{BlobError, ProxyValue, RawString};
 use crate::text::escape_control;
 
-use super::{Context, EXIT_INPUT, EXIT_USAGE};
+use super::{write_stdout, Context, EXIT_INPUT};
 
 /// Largest hex text read from stdin (a blob is at most a few KiB).
 const MAX_STDIN: u64 = 16 * 1024 * 1024;
@@ -30,14 +32,66 @@ const MAX_STDIN: u64 = 16 * 1024 * 1024;
 struct EndpointRoute {
     url: String,
     #[serde(flatten)]
-    route: Route,
+    route: RouteOrUnknown,
 }
 
-/// The decode JSON: the contract's fields plus `routes`.
+/// A route, or `unknown` when the blob ended before its flags (nothing to judge).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum RouteOrUnknown {
+    Known(Route),
+    Unknown { kind: &'static str, reason: String },
+}
+
+impl RouteOrUnknown {
+    fn summary(&self) -> String {
+        match self {
+            RouteOrUnknown::Known(r) => r.summary(),
+            RouteOrUnknown::Unknown { .. } => "unknown".into(),
+        }
+    }
+
+    fn reason(&self) -> &str {
+        match self {
+            RouteOrUnknown::Known(r) => &r.reason,
+            RouteOrUnknown::Unknown { reason, .. } => reason,
+        }
+    }
+}
+
+/// The endpoint whose route is shown (the contract's "endpoint judged").
+#[derive(Debug, Serialize)]
+struct Endpoint {
+    host: String,
+    source: EndpointSource,
+}
+
+/// Where the endpoint host came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum EndpointSource {
+    /// `--endpoint` or `--workspace`.
+    Flag,
+    /// Neither: the placeholder host.
+    Default,
+}
+
+/// How the input was written (extra JSON fields).
+#[derive(Debug, Serialize)]
+struct InputInfo {
+    notation: Notation,
+    /// PowerShell printed only the beginning of the list (`{70, 0, 0, 0...}`).
+    shortened: bool,
+}
+
+/// The decode JSON: `schema_version`, the contract's fields, then `endpoint`, `input`, `routes`.
 #[derive(Debug, Serialize)]
 struct DecodeOutput<'a> {
+    schema_version: u32,
     #[serde(flatten)]
     value: &'a ProxyValue,
+    endpoint: Endpoint,
+    input: InputInfo,
     routes: Vec<EndpointRoute>,
 }
 
@@ -47,66 +101,93 @@ pub fn run(ctx: &Context, args: &DecodeArgs) -> u8 {
         match io::stdin().lock().take(MAX_STDIN).read_to_string(&mut s) {
             Ok(_) => s,
             Err(e) => {
-                ctx.warn(&format!("decode: cannot read stdin: {e}"));
+                ctx.error(&format!("decode: cannot read stdin: {e}"));
                 return EXIT_INPUT;
             }
         }
     } else {
         args.hex.clone()
     };
-    let bytes = match parse_hex(&text) {
-        Ok(b) => b,
+    let pasted = match parse_pasted(&text) {
+        Ok(p) => p,
         Err(e) => {
-            ctx.warn(&format!("decode: {e}"));
+            ctx.error(&format!("decode: {e}"));
             return EXIT_INPUT;
         }
     };
-    let value = ProxyValue::decode(&bytes, args.value_name.as_deref());
+    let value = ProxyValue::decode(&pasted.bytes, args.value_name.as_deref());
+    let truncated_header = value.error() == Some(BlobError::TruncatedHeader);
     let settings = value.effective();
+    let (host, source) = match args.endpoint.host() {
+        Some(h) => (h, EndpointSource::Flag),
+        None => (PLACEHOLDER_HOST.to_string(), EndpointSource::Default),
+    };
     let routes: Vec<EndpointRoute> = [
-        sensor_endpoint_url(None),
+        format!("https://{host}"),
         crate::PROCESSOR_ENDPOINT_URL.to_string(),
     ]
     .into_iter()
     .map(|url| EndpointRoute {
-        route: route(&settings, &url),
+        route: if truncated_header {
+            RouteOrUnknown::Unknown {
+                kind: "unknown",
+                reason: format!(
+                    "the blob has {} bytes, fewer than its 12-byte header: its flags are not known",
+                    pasted.bytes.len()
+                ),
+            }
+        } else {
+            RouteOrUnknown::Known(route(&settings, &url))
+        },
         url,
     })
     .collect();
     let out = DecodeOutput {
+        schema_version: crate::SCHEMA_VERSION,
         value: &value,
+        endpoint: Endpoint { host, source },
+        input: InputInfo {
+            notation: pasted.notation,
+            shortened: pasted.shortened,
+        },
         routes,
     };
-    let rendered = match ctx.auto_format(args.format) {
-        Format::Json => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
-        Format::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),
-        Format::Table => Ok(table(&out)),
-        other => {
-            ctx.warn(&format!(
-                "decode: --format {other:?} is not supported (table, json or jsonl)"
-            ));
-            return EXIT_USAGE;
-        }
+    let format = ctx.pick_format(args.format, DecodeFormat::Table, DecodeFormat::Json);
+    let rendered = match format {
+        DecodeFormat::Json => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
+        DecodeFormat::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),
+        DecodeFormat::Table => Ok(table(&out)),
     };
     let rendered = match rendered {
         Ok(r) => r,
         Err(e) => {
-            ctx.warn(&format!("decode: {e}"));
+            ctx.error(&format!("decode: {e}"));
             return EXIT_INPUT;
         }
     };
-    let mut stdout = io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(rendered.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            ctx.warn(&format!("decode: {e}"));
-        }
-        return EXIT_INPUT;
+    if let Err(e) = write_stdout(rendered.as_bytes()) {
+        return ctx.stdout_failed(&e);
+    }
+    // The table says it in its Endpoint row; JSON readers get it on stderr too.
+    if out.endpoint.source == EndpointSource::Default && format != DecodeFormat::Table {
+        ctx.warn(&format!(
+            "decode: {PLACEHOLDER_HOST} is a placeholder: give --workspace NAME or --endpoint HOST \
+             to judge the customer's sensor endpoint"
+        ));
+    }
+    if pasted.shortened {
+        ctx.error(
+            "decode: PowerShell printed only the beginning of this list ({...}); ask for \
+             `reg query` of the value, or the PowerShell command with \
+             `| Select-Object -ExpandProperty DefaultConnectionSettings`",
+        );
     }
     report_malformed(ctx, &value);
-    0
+    if truncated_header {
+        EXIT_INPUT
+    } else {
+        0
+    }
 }
 
 /// Tells stderr when the blob is malformed (the output still shows what was decoded).
@@ -116,10 +197,16 @@ fn report_malformed(ctx: &Context, value: &ProxyValue) {
         ProxyValue::WinHttp(s) => (s.error, s.error_field.map(|f| f.name())),
     };
     if let Some(e) = error {
-        ctx.warn(&format!(
+        let msg = format!(
             "decode: the blob is malformed ({e} at {}); the fields before it are shown",
             field.unwrap_or("?")
-        ));
+        );
+        // Shorter than its header is a rejected input (exit 2): said even with -q.
+        if e == BlobError::TruncatedHeader {
+            ctx.error(&msg);
+        } else {
+            ctx.warn(&msg);
+        }
     }
 }
 
@@ -129,14 +216,31 @@ fn table(out: &DecodeOutput<'_>) -> String {
         ProxyValue::WinInet(s) => wininet_rows(s, &mut rows),
         ProxyValue::WinHttp(s) => winhttp_rows(s, &mut rows),
     }
+    let endpoint = if out.endpoint.source == EndpointSource::Default {
+        format!(
+            "{} (a placeholder: give --workspace NAME or --endpoint HOST)",
+            out.endpoint.host
+        )
+    } else {
+        out.endpoint.host.clone()
+    };
+    rows.push(("Endpoint".to_string(), endpoint));
+    if out.input.notation == Notation::Decimal {
+        let how = if out.input.shortened {
+            "PowerShell decimal byte list, shortened by PowerShell ({...}): only its beginning"
+        } else {
+            "PowerShell decimal byte list"
+        };
+        rows.push(("Input".to_string(), how.to_string()));
+    }
     for (r, name) in out
         .routes
         .iter()
-        .zip(["Route (sensor)", "Route (processor)"])
+        .zip(["Route (sensor)", "Route (2018 processor)"])
     {
         rows.push((
             name.to_string(),
-            format!("{}: {}\n{}", r.url, r.route.summary(), r.route.reason),
+            format!("{}: {}\n{}", r.url, r.route.summary(), r.route.reason()),
         ));
     }
     let mut t = Table::new();
@@ -144,7 +248,7 @@ fn table(out: &DecodeOutput<'_>) -> String {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(vec!["Field", "Value"]);
     if t.width().is_none() {
-        t.set_width(120);
+        t.set_width(super::piped_table_width());
     }
     for (k, v) in rows {
         let v: Vec<String> = v.lines().map(|l| escape_control(l).into_owned()).collect();

@@ -1,15 +1,19 @@
 //! Glue for each subcommand: arguments in, library calls, exit code out.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 
 use crate::cli::{Cli, ColorChoice, Format};
 
 pub mod analyze;
+pub mod completions;
 pub mod decode;
 pub mod fix;
 pub mod parse;
 pub mod probe;
 
+/// Exit code: success, and also a closed stdout (`| head`): the reader has what it wanted.
+pub const EXIT_OK: u8 = 0;
 /// Exit code: a finding of severity error (analyze), a refused fix, a failed probe.
 pub const EXIT_FINDING: u8 = 1;
 /// Exit code: some input could not be read or parsed at all.
@@ -45,24 +49,80 @@ impl Context {
         }
     }
 
-    /// The format a command uses when none was given: a table for people, JSON for pipes.
-    pub fn auto_format(&self, given: Option<Format>) -> Format {
-        given.unwrap_or(if self.stdout_is_terminal {
-            Format::Table
-        } else {
-            Format::Json
-        })
+    /// The format a command uses when none was given: `table` for people (stdout is a
+    /// terminal), `json` for pipes. Generic over each command's own format enum.
+    pub fn pick_format<F>(&self, given: Option<F>, table: F, json: F) -> F {
+        given.unwrap_or(if self.stdout_is_terminal { table } else { json })
     }
 
-    /// Prints a diagnostic line to stderr unless quiet (customer text escaped).
+    /// [`Context::pick_format`] for the shared [`Format`] (kept for commands that still take
+    /// it; prefer a format enum of the command's own).
+    pub fn auto_format(&self, given: Option<Format>) -> Format {
+        self.pick_format(given, Format::Table, Format::Json)
+    }
+
+    /// Prints a diagnostic line to stderr unless quiet (customer text escaped). Never for why
+    /// an input could not be read: that is [`Context::error`].
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("proxy-triage: {}", crate::text::escape_control(msg));
+            self.error(msg);
         }
     }
 
-    /// Why an input could not be read or a command could not run: printed even with `-q`.
+    /// Prints an error line to stderr even with `-q`: why an input could not be read, why a
+    /// command refused. Quiet hides progress and diagnostics, never the reason for exit 2.
     pub fn error(&self, msg: &str) {
-        eprintln!("proxy-triage: {}", crate::text::escape_control(msg));
+        let mut err = io::stderr().lock();
+        // Not eprintln!, which panics when stderr is a closed pipe (`2>&1 | head`); a failing
+        // stderr has nowhere left to be reported.
+        let _ = writeln!(err, "proxy-triage: {}", crate::text::escape_control(msg));
     }
+
+    /// The exit code after writing the result to stdout failed: 0 when the reader went away
+    /// (`| head`, a closed pager), silently; otherwise the error on stderr and exit 2.
+    pub fn stdout_failed(&self, e: &io::Error) -> u8 {
+        if is_closed_stdout(e) {
+            EXIT_OK
+        } else {
+            self.error(&format!("writing the output: {e}"));
+            EXIT_INPUT
+        }
+    }
+}
+
+/// Width of a table when stdout is not a terminal: `COLUMNS` when it holds a usable number,
+/// else 100 (on a terminal, comfy-table reads the terminal's width itself).
+pub fn piped_table_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w >= MIN_TABLE_WIDTH)
+        .unwrap_or(DEFAULT_TABLE_WIDTH)
+}
+
+/// Table width when stdout is not a terminal and `COLUMNS` is not set.
+pub const DEFAULT_TABLE_WIDTH: u16 = 100;
+/// Narrowest `COLUMNS` honoured (below it a two-column table cannot show anything).
+const MIN_TABLE_WIDTH: u16 = 40;
+
+/// The error means stdout's reader has gone (a broken pipe): not a failure of the command.
+pub fn is_closed_stdout(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// Writes `bytes` to stdout and flushes. Use it (never `println!`, which panics on a closed
+/// pipe) and map an error with [`Context::stdout_failed`].
+pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+/// The command-line paths that do not exist (`-`, stdin, always exists). A path that is
+/// there but unreadable is left to the reader, which says why.
+pub fn missing_paths<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> Vec<&'a PathBuf> {
+    paths
+        .into_iter()
+        .filter(|p| p.as_os_str() != "-" && crate::input::path_is_missing(p))
+        .collect()
 }

@@ -4,24 +4,29 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 
 use crate::artifact::{self, Scope};
-use crate::cli::{Format, ParseArgs};
+use crate::cli::{ParseArgs, ParseFormat};
 use crate::detect::Kind;
 use crate::formats::reg_export;
 use crate::report::generic_table;
 use crate::text::TextReader;
 
-use super::{Context, EXIT_INPUT, EXIT_USAGE};
+use super::{is_closed_stdout, Context, EXIT_INPUT, EXIT_OK};
 
+/// Exit 0 parsed, 2 unreadable, missing or refused as a whole (the reason on stderr, even
+/// with `-q`), 0 also when stdout closes early.
 pub fn run(ctx: &Context, args: &ParseArgs) -> u8 {
     let name = args.file.to_string_lossy().into_owned();
     let cap = args.limits.max_file_mib.saturating_mul(1024 * 1024);
     let input: Box<dyn Read> = if name == "-" {
         Box::new(io::stdin().lock().take(cap))
+    } else if crate::input::path_is_missing(&args.file) {
+        ctx.error(&crate::input::missing_message(&args.file));
+        return EXIT_INPUT;
     } else {
         match open_regular(&args.file) {
             Ok(f) => Box::new(f.take(cap)),
             Err(e) => {
-                ctx.warn(&format!("{name}: {e}"));
+                ctx.error(&format!("{}: {e}", crate::input::display_name(&args.file)));
                 return EXIT_INPUT;
             }
         }
@@ -29,32 +34,29 @@ pub fn run(ctx: &Context, args: &ParseArgs) -> u8 {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = match args.format {
-        Format::Json => stream_json(&name, input, &mut out),
-        Format::Table => artifact::parse_reader(&name, input, Scope::Full).and_then(|a| {
+        ParseFormat::Json => stream_json(&name, input, &mut out),
+        ParseFormat::Table => artifact::parse_reader(&name, input, Scope::Full).and_then(|a| {
             let rejected = a.rejected();
             let value = serde_json::to_value(&a).map_err(io::Error::other)?;
             out.write_all(generic_table(&value).as_bytes())?;
             Ok(rejected)
         }),
-        other => {
-            ctx.warn(&format!(
-                "parse: --format {other:?} is not supported (json or table)"
-            ));
-            return EXIT_USAGE;
-        }
     };
     let flushed = out.flush();
+    let shown = crate::text::escape_control(&name);
     match (result, flushed) {
         (Ok(rejected), Ok(())) => {
             if rejected {
-                ctx.warn(&format!("{name}: refused as a whole (see diagnostics)"));
+                ctx.error(&format!("{shown}: refused as a whole (see diagnostics)"));
                 EXIT_INPUT
             } else {
-                0
+                EXIT_OK
             }
         }
+        // The reader of stdout went away (`| head`): quiet success.
+        (Err(e), _) | (_, Err(e)) if is_closed_stdout(&e) => EXIT_OK,
         (Err(e), _) | (_, Err(e)) => {
-            ctx.warn(&format!("{name}: {e}"));
+            ctx.error(&format!("{shown}: {e}"));
             EXIT_INPUT
         }
     }

@@ -138,6 +138,20 @@ fn lossless_name(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
     name.to_string_lossy()
 }
 
+/// The path named on the command line does not exist (nor does a link's target): the
+/// commands exit 2 with one line for it instead of reading an empty case.
+pub fn path_is_missing(path: &Path) -> bool {
+    matches!(
+        std::fs::metadata(path),
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
+    )
+}
+
+/// The one-line message for a path that [`path_is_missing`].
+pub fn missing_message(path: &Path) -> String {
+    format!("{}: no such file or directory", display_name(path))
+}
+
 /// The cases for `PATH...` as [`case_roots`] groups them, expanded.
 pub fn cases_from_paths(paths: &[PathBuf], limits: &Limits) -> Vec<CaseInput> {
     let (roots, _) = case_roots(paths);
@@ -450,4 +464,32 @@ fn add_file(path: &Path, meta: &std::fs::Metadata, limits: &Limits, case: &mut C
         name,
         source: Source::File(path.to_path_buf()),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_paths_are_told_apart_from_unreadable_ones() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let file = dir.path().join("a.reg");
+        std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("write: {e}"));
+        assert!(!path_is_missing(dir.path()));
+        assert!(!path_is_missing(&file));
+        assert!(path_is_missing(&dir.path().join("nope.reg")));
+        // A path through a file is missing too (ENOTDIR).
+        assert!(path_is_missing(&file.join("x")));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("dangling");
+            std::os::unix::fs::symlink(dir.path().join("gone"), &link)
+                .unwrap_or_else(|e| panic!("symlink: {e}"));
+            assert!(path_is_missing(&link));
+        }
+        assert_eq!(
+            missing_message(Path::new("up\nload")),
+            "up\\u{a}load: no such file or directory"
+        );
+    }
 }

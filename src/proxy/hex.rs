@@ -2,25 +2,45 @@
 //! and e-mails. Accepts spaces, commas, `hex:`/`hex(3):` and `0x` prefixes, `\` line
 //! continuations, upper or lower case, a leading `"Name"=` (a `.reg` line) and the
 //! `Name    REG_BINARY    ` columns of `reg query`; key lines (`HKEY_…`, `[…]`), `.reg`
-//! headers and `;` comments are skipped. Anything else is refused with its position.
+//! headers and `;` comments are skipped. Anything else is refused with the position of the bad
+//! token. [`parse_pasted`] also reads PowerShell's decimal byte lists ([`super::decimal`]).
 
 use thiserror::Error;
 
-/// Why hex input was refused; positions are 1-based (line, column in characters, and the
-/// character's index in the whole input).
+/// Why hex (or decimal) input was refused; positions are 1-based and locate the bad token
+/// itself: its line, its column in characters, and its character index in the whole input.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HexError {
-    /// A character that is neither a hex digit nor an accepted separator or prefix.
-    #[error("bad hex character {found:?} at line {line}, column {column} (character {position})")]
-    BadChar {
+    /// A token holding a character that is neither a hex digit nor an accepted prefix.
+    #[error(
+        "bad hex token {token:?} at line {line}, column {column}: {found:?} is not a hex digit"
+    )]
+    BadToken {
+        token: String,
         found: char,
         line: usize,
         column: usize,
         position: usize,
     },
+    /// Text after a `\` line continuation (only the line break may follow it).
+    #[error("unexpected {token:?} after the line-continuation backslash at line {line}, column {column}")]
+    AfterContinuation {
+        token: String,
+        line: usize,
+        column: usize,
+        position: usize,
+    },
     /// A group of digits with an odd count (a byte is two digits).
-    #[error("odd number of hex digits in {token:?} at line {line}, column {column} (character {position})")]
+    #[error("odd number of hex digits in {token:?} at line {line}, column {column} (a byte is two hex digits; PowerShell's decimal lists are read when every entry is a number from 0 to 255)")]
     OddDigits {
+        token: String,
+        line: usize,
+        column: usize,
+        position: usize,
+    },
+    /// A decimal byte list (PowerShell) with a number above 255.
+    #[error("{token:?} at line {line}, column {column} is not a byte: a decimal byte list holds numbers from 0 to 255")]
+    DecimalOutOfRange {
         token: String,
         line: usize,
         column: usize,
@@ -29,6 +49,57 @@ pub enum HexError {
     /// No hex digit at all.
     #[error("no hex digits in the input")]
     Empty,
+}
+
+/// How the bytes were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notation {
+    /// Hex pairs (`.reg`, `reg query`, e-mails).
+    Hex,
+    /// PowerShell's decimal byte list (see [`super::decimal`]).
+    Decimal,
+}
+
+/// Bytes read from pasted text, with how they were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastedBytes {
+    pub bytes: Vec<u8>,
+    pub notation: Notation,
+    /// PowerShell printed only the beginning of the list (`{70, 0, 0, 0...}`).
+    pub shortened: bool,
+}
+
+/// Reads a pasted blob: hex as [`parse_hex`] accepts it, else PowerShell's decimal byte list
+/// under the rule of [`super::decimal`] (which never takes valid hex for decimal). An input
+/// with no byte at all is an empty blob, not an error: its value is empty.
+pub fn parse_pasted(input: &str) -> Result<PastedBytes, HexError> {
+    let hex_error = match parse_hex(input) {
+        Ok(bytes) => {
+            return Ok(PastedBytes {
+                bytes,
+                notation: Notation::Hex,
+                shortened: false,
+            })
+        }
+        Err(HexError::Empty) => {
+            return Ok(PastedBytes {
+                bytes: Vec::new(),
+                notation: Notation::Hex,
+                shortened: false,
+            })
+        }
+        Err(e) => e,
+    };
+    match super::decimal::parse_decimal_list(input) {
+        Some(Ok(list)) => Ok(PastedBytes {
+            bytes: list.bytes,
+            notation: Notation::Decimal,
+            shortened: list.shortened,
+        }),
+        Some(Err(e)) => Err(e),
+        None => Err(hex_error),
+    }
 }
 
 /// Parses lenient hex into bytes (see the module doc for what is accepted).
@@ -116,11 +187,13 @@ fn parse_line(
     before: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), HexError> {
-    let bad = |i: usize, found: char| HexError::BadChar {
-        found,
-        line,
-        column: i + 1,
-        position: before + i + 1,
+    let text =
+        |from: usize, to: usize| -> String { chars.get(from..to).unwrap_or(&[]).iter().collect() };
+    // The end of the token starting at `i`: the next separator or backslash.
+    let token_end = |i: usize| {
+        (i..chars.len())
+            .find(|&j| chars.get(j).is_some_and(|&c| is_sep(c) || c == '\\'))
+            .unwrap_or(chars.len())
     };
     let mut i = start;
     while let Some(&c) = chars.get(i) {
@@ -130,37 +203,50 @@ fn parse_line(
         }
         if c == '\\' {
             // A continuation: only whitespace may follow on this line.
-            if let Some(j) = (i + 1..chars.len()).find(|&j| !chars[j].is_whitespace()) {
-                return Err(bad(j, chars[j]));
+            if let Some(j) =
+                (i + 1..chars.len()).find(|&j| chars.get(j).is_some_and(|c| !c.is_whitespace()))
+            {
+                let end = (j..chars.len())
+                    .find(|&k| chars.get(k).is_some_and(|&c| is_sep(c)))
+                    .unwrap_or(chars.len());
+                return Err(HexError::AfterContinuation {
+                    token: text(j, end),
+                    line,
+                    column: j + 1,
+                    position: before + j + 1,
+                });
             }
             return Ok(());
         }
-        // A token runs to the next separator or backslash.
-        let end = (i..chars.len())
-            .find(|&j| is_sep(chars[j]) || chars[j] == '\\')
-            .unwrap_or(chars.len());
+        let end = token_end(i);
         let token = chars.get(i..end).unwrap_or(&[]);
+        let bad = |found: char| HexError::BadToken {
+            token: text(i, end),
+            found,
+            line,
+            column: i + 1,
+            position: before + i + 1,
+        };
         let skip = prefix_len(token);
-        let digits_start = i + skip;
-        let digits = chars.get(digits_start..end).unwrap_or(&[]);
+        let digits = token.get(skip..).unwrap_or(&[]);
         if skip == 2 && digits.is_empty() {
             // A lone `0x` is not a byte.
-            return Err(bad(i + 1, chars.get(i + 1).copied().unwrap_or('x')));
+            return Err(bad(token.get(1).copied().unwrap_or('x')));
         }
-        if let Some(k) = digits.iter().position(|c| !c.is_ascii_hexdigit()) {
-            return Err(bad(digits_start + k, digits[k]));
+        if let Some(&found) = digits.iter().find(|c| !c.is_ascii_hexdigit()) {
+            return Err(bad(found));
         }
         if digits.len() % 2 != 0 {
             return Err(HexError::OddDigits {
-                token: token.iter().collect(),
+                token: text(i, end),
                 line,
                 column: i + 1,
                 position: before + i + 1,
             });
         }
         for pair in digits.chunks_exact(2) {
-            let hi = pair[0].to_digit(16).unwrap_or(0);
-            let lo = pair[1].to_digit(16).unwrap_or(0);
+            let hi = pair.first().and_then(|c| c.to_digit(16)).unwrap_or(0);
+            let lo = pair.get(1).and_then(|c| c.to_digit(16)).unwrap_or(0);
             out.push(u8::try_from(hi * 16 + lo).unwrap_or(0));
         }
         i = end;
@@ -215,56 +301,90 @@ mod tests {
     }
 
     #[test]
-    fn bad_character_position() {
+    fn errors_point_at_the_token() {
         let e = parse_hex("46 00 0g 00").unwrap_err();
         assert_eq!(
             e,
-            HexError::BadChar {
+            HexError::BadToken {
+                token: "0g".into(),
                 found: 'g',
                 line: 1,
-                column: 8,
-                position: 8
+                column: 7,
+                position: 7
             }
         );
-        assert!(e.to_string().contains("column 8"), "{e}");
+        assert!(e.to_string().contains("\"0g\" at line 1, column 7"), "{e}");
         let e = parse_hex("46,00,\\\n  00,zz").unwrap_err();
         assert_eq!(
             e,
-            HexError::BadChar {
+            HexError::BadToken {
+                token: "zz".into(),
                 found: 'z',
                 line: 2,
                 column: 6,
                 position: 14
             }
         );
-        // Decimal PowerShell output is refused, not misread.
+        // Decimal PowerShell output is refused by the hex reader (parse_pasted reads it).
         let e = parse_hex("{70, 0, 0, 0...}").unwrap_err();
-        assert!(matches!(e, HexError::BadChar { found: '{', .. }), "{e:?}");
-        // Text after a continuation backslash.
+        assert!(
+            matches!(
+                e,
+                HexError::BadToken {
+                    found: '{',
+                    column: 1,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // A lone 0x: the token starts at column 4.
         let e = parse_hex("46,0x,00").unwrap_err();
         assert!(
-            matches!(
-                e,
-                HexError::BadChar {
-                    found: 'x',
-                    column: 5,
-                    ..
-                }
-            ),
+            matches!(e, HexError::BadToken { found: 'x', column: 4, ref token, .. } if token == "0x"),
             "{e:?}"
         );
+        // Text after a continuation backslash.
         let e = parse_hex("46,\\ 00").unwrap_err();
         assert!(
-            matches!(
-                e,
-                HexError::BadChar {
-                    found: '0',
-                    column: 6,
-                    ..
-                }
-            ),
+            matches!(e, HexError::AfterContinuation { column: 6, ref token, .. } if token == "00"),
             "{e:?}"
         );
+        // The review's case: a 3-digit token is named with its own column.
+        let e = parse_hex("46 00 460").unwrap_err();
+        assert!(
+            matches!(e, HexError::OddDigits { column: 7, ref token, .. } if token == "460"),
+            "{e:?}"
+        );
+        // After a reg query prefix, the column counts from the start of the line.
+        let e = parse_hex("    X    REG_BINARY    4600zz").unwrap_err();
+        assert!(matches!(e, HexError::BadToken { column: 24, .. }), "{e:?}");
+    }
+
+    #[test]
+    fn pasted_hex_or_decimal() {
+        let p = parse_pasted("46 00 00 00").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.bytes, p.notation), (vec![0x46, 0, 0, 0], Notation::Hex));
+        let p = parse_pasted("70, 0, 0, 0").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (p.bytes, p.notation),
+            (vec![70, 0, 0, 0], Notation::Decimal)
+        );
+        let p = parse_pasted("{70, 0, 0, 0...}").unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.shortened);
+        assert_eq!(p.bytes, vec![70, 0, 0, 0]);
+        // Nothing at all is an empty value.
+        let p = parse_pasted("hex:").unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.bytes.is_empty());
+        // Not decimal either: the hex error stands.
+        assert!(matches!(
+            parse_pasted("46 0 00"),
+            Err(HexError::OddDigits { column: 4, .. })
+        ));
+        assert!(matches!(
+            parse_pasted("70, 0, 256"),
+            Err(HexError::DecimalOutOfRange { column: 8, .. })
+        ));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`route`]: which way a request to a URL goes under some settings.
 //! - [`compare`]: semantic equivalence of two settings (counter and trailer never count).
 //! - [`plain`]: the plain `Internet Settings` values and the `ProxySettingsPerUser` policy.
-//! - [`hex`]: lenient hex input for `decode`.
+//! - [`hex`]: lenient hex input for `decode` (and PowerShell's decimal byte lists, [`decimal`]).
+//! - [`endpoint`]: the sensor endpoint host from `--endpoint` / `--workspace`.
 //!
 //! [`EffectiveSettings`] is the common shape every source is reduced to. This layer knows
 //! nothing of cases, reports or file formats.
@@ -17,6 +18,8 @@ use serde::Serialize;
 pub mod blob;
 pub mod bypass;
 pub mod compare;
+pub mod decimal;
+pub mod endpoint;
 pub mod hex;
 pub mod plain;
 pub mod route;
