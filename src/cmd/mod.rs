@@ -9,6 +9,7 @@ pub mod decode;
 pub mod fix;
 pub mod parse;
 pub mod probe;
+pub mod schema;
 
 /// Exit code: a finding of severity error (analyze), a refused fix, a failed probe.
 pub const EXIT_FINDING: u8 = 1;
