@@ -139,14 +139,14 @@ pub struct PrincipalReport {
     /// A one-line human summary (proxy, bypass, PAC) for tables.
     pub summary: String,
     /// For `current_user`: which hive was taken as the reference (HKCU or a user SID).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// For `current_user`: every user hive that carries proxy settings, when there are several.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserSettings>,
     /// What the state rests on that the evidence does not show outright (file-name
     /// attribution, absence read from a recursive export).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,
 }
 
@@ -185,7 +185,7 @@ pub struct Finding {
     pub action: String,
     pub evidence: Vec<EvidenceRef>,
     /// The customer's own words behind the finding (a log line), escaped when shown.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excerpt: Option<String>,
 }
 
@@ -219,7 +219,7 @@ pub struct CaseProbe {
     /// Where it ran: `customer` (captured, or vouched with `--on-customer-network`) or `here`.
     pub ran: ProbeSite,
     /// Every probe run for the case's distinct routes (and principals not probed, with why).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<ProbeEvidence>,
 }
 
@@ -313,7 +313,7 @@ pub struct CaseReport {
     pub needs: Vec<Need>,
     pub probe: Option<CaseProbe>,
     /// Captures whose account could not be told (neither command, keys nor file name).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unattributed: Vec<EvidenceRef>,
     /// The inputs of this case (also listed in the top-level `inputs`).
     pub inputs: Vec<InputRecord>,
@@ -347,10 +347,10 @@ pub struct InputRecord {
     pub error: Option<String>,
     /// Why the file was read but not used as evidence (the tool's own files, ...).
     pub ignored: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
     pub diagnostics: Vec<InputDiagnostic>,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub diagnostics_omitted: usize,
 }
 

@@ -169,7 +169,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         ),
     };
     let render = RenderOptions {
-        color: ctx.color && to_terminal,
+        color: ctx.color && args.output.is_none(),
         width: Some(report_width(to_terminal)),
     };
     let renderer = report::renderer(args.format, render);
@@ -255,7 +255,11 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
                 for r in run {
                     totals.add(r.verdict, r.input_errors.len());
                     if let (Some(text), None) = (&r.text, &write_error) {
-                        let sep = if printed > 0 { renderer.separator() } else { "" };
+                        let sep = if printed > 0 {
+                            renderer.separator()
+                        } else {
+                            ""
+                        };
                         printed += 1;
                         // The bar steps aside while a case is printed, so nothing interleaves.
                         let mut write = || {

@@ -172,7 +172,12 @@ fn grid(v: &CaseView, width: u16, opts: &RenderOptions, out: &mut String) {
                 Cell::new(ev.join("\n")),
             ]);
         }
-        keep_tokens_whole(&mut t, 3, v.accounts.iter().flat_map(|a| &a.evidence), width);
+        keep_tokens_whole(
+            &mut t,
+            3,
+            v.accounts.iter().flat_map(|a| &a.evidence),
+            width,
+        );
         out.push_str(&t.to_string());
         out.push('\n');
     }
@@ -375,7 +380,12 @@ mod tests {
 
     #[test]
     fn wrap_keeps_tokens_and_width() {
-        let s = wrap("evidence: compare-system.txt:2, hkcu-connections.reg:4", 4, 6, 30);
+        let s = wrap(
+            "evidence: compare-system.txt:2, hkcu-connections.reg:4",
+            4,
+            6,
+            30,
+        );
         for line in s.lines() {
             assert!(line.chars().count() <= 30, "{line}");
         }

@@ -236,7 +236,9 @@ fn probe_line(case: &CaseReport) -> Option<String> {
     };
     let site = match p.ran {
         ProbeSite::Customer => "on the customer's network",
-        ProbeSite::Here => "from the support engineer's machine (says nothing about the customer's network)",
+        ProbeSite::Here => {
+            "from the support engineer's machine (says nothing about the customer's network)"
+        }
     };
     Some(format!("{} {route}, {site}: {outcome} ({answer})", p.url))
 }
@@ -364,7 +366,10 @@ impl CaseView {
                 .find(|f| f.severity == Severity::Error)
                 .map(|f| format!("{}: {}", f.id, f.title)),
             Verdict::Inconclusive => blocking.map(|n| format!("needs {}", n.what)),
-            Verdict::Healthy => self.findings.first().map(|f| format!("{}: {}", f.id, f.title)),
+            Verdict::Healthy => self
+                .findings
+                .first()
+                .map(|f| format!("{}: {}", f.id, f.title)),
         }
         .unwrap_or_default()
     }
@@ -380,7 +385,10 @@ mod tests {
             short_file("fixtures/uploads/contoso-dc01/logs/a.log", "contoso-dc01"),
             "logs/a.log"
         );
-        assert_eq!(short_file("case.zip!inner.zip!x.txt", "case.zip"), "inner.zip!x.txt");
+        assert_eq!(
+            short_file("case.zip!inner.zip!x.txt", "case.zip"),
+            "inner.zip!x.txt"
+        );
         assert_eq!(short_file("other/x.txt", "contoso"), "other/x.txt");
     }
 
