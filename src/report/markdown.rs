@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn customer_text_is_escaped() {
         assert_eq!(text("a|b`c<d>*e_"), "a\\|b\\`c\\<d\\>\\*e\\_");
-        assert_eq!(text("x\ny"), "x y");
+        assert!(!text("x\ny").contains('\n'));
     }
 
     #[test]
