@@ -145,12 +145,13 @@ pub fn render_case(case: &CaseReport) -> String {
                 out.push_str(&format!(" See action {}.", a + 1));
             }
             out.push('\n');
+            // Nested items, so each renders on a line of its own under the finding.
+            if let Some(excerpt) = &f.excerpt {
+                out.push_str(&format!("   - Log line: {}\n", text(excerpt)));
+            }
             if !f.evidence.is_empty() {
                 let ev: Vec<String> = f.evidence.iter().map(|e| text(e)).collect();
-                out.push_str(&format!("   Evidence: {}\n", ev.join(", ")));
-            }
-            if let Some(excerpt) = &f.excerpt {
-                out.push_str(&format!("   > {}\n", text(excerpt)));
+                out.push_str(&format!("   - Evidence: {}\n", ev.join(", ")));
             }
         }
         out.push('\n');

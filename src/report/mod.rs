@@ -129,19 +129,24 @@ impl Render for JsonlRender {
     }
 }
 
-/// `--format summary`: one line per case: verdict, case, main reason, endpoint.
+/// `--format summary`: one line per case: verdict, case, main reason, endpoint (when known).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SummaryRender;
 
 impl Render for SummaryRender {
     fn case(&self, case: &CaseReport) -> String {
         let v = view::CaseView::new(case);
+        // The placeholder endpoint would repeat on every line of a batch: named only when known.
+        let endpoint = if case.endpoint.source == crate::case::model::EndpointSource::Default {
+            String::new()
+        } else {
+            format!("  [endpoint {}]", v.endpoint)
+        };
         let line = format!(
-            "{:<13} {}  {}  [endpoint {}]",
+            "{:<13} {}  {}{endpoint}",
             v.verdict.name(),
             v.name,
             v.main_reason(),
-            v.endpoint
         );
         format!("{}\n", escape_control(&line))
     }

@@ -101,11 +101,6 @@ pub struct CaseView {
     pub unattributed: Vec<String>,
 }
 
-/// The verdict in words (lowercase).
-pub fn verdict_name(v: Verdict) -> &'static str {
-    v.name()
-}
-
 /// A state in words.
 pub fn state_name(s: State) -> &'static str {
     match s {
