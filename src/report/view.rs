@@ -286,7 +286,9 @@ impl CaseView {
             .iter()
             .map(|f| {
                 let text = f.action.trim();
-                let action = (!text.is_empty() && text != "None").then(|| {
+                // A finding that only confirms (same settings) has nothing to do: no action.
+                let confirms = matches!(f.id, FindingId::ProxyMatches | FindingId::ProxyEquivalent);
+                let action = (!confirms && !text.is_empty() && text != "None").then(|| {
                     let text = shorten_paths(text, &files);
                     match actions.iter().position(|a| *a == text) {
                         Some(i) => i,
