@@ -105,10 +105,13 @@ pub fn render_case(case: &CaseReport) -> String {
                 label.push_str(&format!(" ({})", text(r)));
             }
             let ev: Vec<String> = a.evidence.iter().map(|e| text(e)).collect();
+            let mut settings = text(&a.settings);
+            for u in &a.users {
+                settings.push_str(&format!("<br>{}", text(u)));
+            }
             out.push_str(&format!(
-                "| {label} | {} | {} | {} |\n",
+                "| {label} | {} | {settings} | {} |\n",
                 a.state_name,
-                text(&a.settings),
                 ev.join("<br>")
             ));
         }

@@ -165,10 +165,14 @@ fn grid(v: &CaseView, width: u16, opts: &RenderOptions, out: &mut String) {
                 label.push_str(&esc(reference));
             }
             let ev: Vec<String> = a.evidence.iter().map(|e| esc(e)).collect();
+            let mut settings = esc(&a.settings);
+            for u in &a.users {
+                settings.push_str(&format!("\n{}", esc(u)));
+            }
             t.add_row(vec![
                 Cell::new(label),
                 Cell::new(a.state_name),
-                Cell::new(esc(&a.settings)),
+                Cell::new(settings),
                 Cell::new(ev.join("\n")),
             ]);
         }
@@ -275,6 +279,9 @@ fn stacked(v: &CaseView, width: usize, opts: &RenderOptions, out: &mut String) {
         if !a.evidence.is_empty() {
             let ev: Vec<String> = a.evidence.iter().map(|e| esc(e)).collect();
             out.push_str(&wrap(&format!("evidence: {}", ev.join(", ")), 4, 6, width));
+        }
+        for u in &a.users {
+            out.push_str(&wrap(&format!("user {}", esc(u)), 4, 6, width));
         }
     }
     accounts_notes(v, width, out);

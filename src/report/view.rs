@@ -23,6 +23,9 @@ pub struct AccountView {
     pub settings: String,
     /// `file:line` relative to the case.
     pub evidence: Vec<String>,
+    /// For the current user, when several user hives carry settings: one line each
+    /// (`S-1-5-21-…: configured, proxy … (file:line)`).
+    pub users: Vec<String>,
 }
 
 /// One finding, with its remedy given as a reference into [`CaseView::actions`].
@@ -277,6 +280,21 @@ impl CaseView {
                 state_name: state_name(r.state),
                 settings: r.summary.clone(),
                 evidence: r.evidence.iter().map(short).collect(),
+                users: r
+                    .users
+                    .iter()
+                    .map(|u| {
+                        let ev: Vec<String> = u.evidence.iter().map(short).collect();
+                        let mut line = format!("{}: {}", u.user, state_name(u.state));
+                        if !u.summary.is_empty() {
+                            line.push_str(&format!(", {}", u.summary));
+                        }
+                        if !ev.is_empty() {
+                            line.push_str(&format!(" ({})", ev.join(", ")));
+                        }
+                        line
+                    })
+                    .collect(),
             });
         }
 
@@ -375,6 +393,82 @@ impl CaseView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::case::model::{Endpoint, Finding, PrincipalReport, UserSettings};
+    use std::collections::BTreeMap;
+
+    fn case_with(
+        principals: BTreeMap<Principal, PrincipalReport>,
+        findings: Vec<Finding>,
+    ) -> CaseReport {
+        CaseReport {
+            case: "c".into(),
+            verdict: Verdict::Misconfigured,
+            summary: "MISCONFIGURED: x".into(),
+            endpoint: Endpoint {
+                host: "h".into(),
+                source: EndpointSource::Default,
+            },
+            principals,
+            findings,
+            needs: Vec::new(),
+            probe: None,
+            unattributed: Vec::new(),
+            inputs: Vec::new(),
+        }
+    }
+
+    fn finding(id: FindingId, action: &str) -> Finding {
+        Finding {
+            id,
+            severity: id.severity(),
+            principal: Some(Principal::LocalSystem),
+            title: "t".into(),
+            action: action.into(),
+            evidence: vec![
+                EvidenceRef::new("up/c/a.txt", 2),
+                EvidenceRef::new("up/c/a.txt", 2),
+            ],
+            excerpt: None,
+        }
+    }
+
+    #[test]
+    fn same_remedy_is_one_action_and_silent_accounts_are_listed_once() {
+        let mut principals = BTreeMap::new();
+        principals.insert(Principal::LocalService, PrincipalReport::unknown());
+        principals.insert(Principal::Sensor, PrincipalReport::unknown());
+        let mut user = PrincipalReport::unknown();
+        user.state = State::Configured;
+        user.evidence = vec![EvidenceRef::new("up/c/hkcu.reg", 4)];
+        user.users = vec![UserSettings {
+            user: "S-1-5-21-1".into(),
+            state: State::Direct,
+            summary: "direct".into(),
+            evidence: vec![EvidenceRef::new("up/c/u.reg", 7)],
+        }];
+        principals.insert(Principal::CurrentUser, user);
+        let case = case_with(
+            principals,
+            vec![
+                finding(FindingId::ProxyMissing, "copy it"),
+                finding(FindingId::ProxyDiffers, "copy it"),
+                finding(FindingId::ProxyMatches, "Nothing to change"),
+                finding(FindingId::WinhttpMismatch, "None"),
+            ],
+        );
+        let v = CaseView::new(&case);
+        assert_eq!(v.actions, vec!["copy it".to_string()]);
+        let refs: Vec<Option<usize>> = v.findings.iter().map(|f| f.action).collect();
+        assert_eq!(refs, vec![Some(0), Some(0), None, None]);
+        assert_eq!(v.findings[0].evidence, vec!["a.txt:2".to_string()]);
+        assert_eq!(v.findings[0].account, Some("LOCAL SYSTEM (S-1-5-18)"));
+        assert_eq!(v.silent, vec!["LOCAL SERVICE (S-1-5-19)"]);
+        assert_eq!(v.accounts.len(), 1);
+        assert_eq!(
+            v.accounts[0].users,
+            vec!["S-1-5-21-1: direct, direct (u.reg:7)".to_string()]
+        );
+    }
 
     #[test]
     fn short_file_is_relative_to_the_case() {
