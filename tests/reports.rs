@@ -419,3 +419,25 @@ fn docs_json_covers_every_id_and_top_level_property() {
     }
     assert!(!doc.contains("../shared"));
 }
+
+/// A reader that stops early (`| head`): the run ends quietly with 0.
+#[test]
+fn closed_stdout_is_a_quiet_exit_0() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proxy-triage"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["analyze", "--batch", "fixtures/cases", "--format", "json", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = [0u8; 16];
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdout.read_exact(&mut first).expect("read");
+    // The document is far larger than a pipe's buffer: closing now breaks the pipe.
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
