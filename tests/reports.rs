@@ -427,7 +427,14 @@ fn closed_stdout_is_a_quiet_exit_0() {
     use std::process::Stdio;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proxy-triage"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["analyze", "--batch", "fixtures/cases", "--format", "json", "-q"])
+        .args([
+            "analyze",
+            "--batch",
+            "fixtures/cases",
+            "--format",
+            "json",
+            "-q",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -439,5 +446,9 @@ fn closed_stdout_is_a_quiet_exit_0() {
     drop(stdout);
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

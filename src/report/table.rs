@@ -296,7 +296,7 @@ fn stacked(v: &CaseView, width: usize, opts: &RenderOptions, out: &mut String) {
         let n = format!("{}. ", i + 1);
         let mut head = format!("{n}{} {}", sev, f.id);
         if let Some(a) = f.account {
-            head.push_str(&format!(" ({a})"));
+            head.push_str(&format!(", {a}"));
         }
         let head = wrap(&head, 2, 2 + n.len(), width);
         // Colour the severity word only once wrapped, so widths stay true.
