@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+pub use crate::report::ReportFormat;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline triage of Defender for Identity (Azure ATP) sensor proxy uploads.
@@ -37,6 +38,29 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
     Man,
+    /// Print the JSON Schema (draft 2020-12) of the `analyze --format json` document.
+    Schema,
+}
+
+/// The verdicts `analyze --only` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnlyVerdict {
+    Healthy,
+    Misconfigured,
+    Inconclusive,
+}
+
+impl OnlyVerdict {
+    /// Whether a case with this verdict is kept.
+    pub fn keeps(self, v: crate::case::model::Verdict) -> bool {
+        use crate::case::model::Verdict;
+        matches!(
+            (self, v),
+            (OnlyVerdict::Healthy, Verdict::Healthy)
+                | (OnlyVerdict::Misconfigured, Verdict::Misconfigured)
+                | (OnlyVerdict::Inconclusive, Verdict::Inconclusive)
+        )
+    }
 }
 
 /// Exit codes and examples shown under `proxy-triage --help` (and in the man page).
@@ -255,8 +279,14 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "DIR")]
     pub batch: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Keep only the cases with this verdict.
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub only: Option<OnlyVerdict>,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Also probe the endpoint from this machine (network traffic!). Without
     /// --on-customer-network only the direct route is probed and the result never changes a verdict.
     #[arg(long)]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Fix(args) => cmd::fix::run(&ctx, args),
         Command::Completions(args) => cmd::completions::run_completions(&ctx, args.shell),
         Command::Man => cmd::completions::run_man(&ctx),
+        Command::Schema => cmd::schema::run(&ctx),
     };
     ExitCode::from(code)
 }

@@ -221,7 +221,6 @@ fn closed_stdout_and_stderr_do_not_panic() {
 /// `analyze` maps its own writes (the lead's `src/cmd/analyze.rs`): it must use
 /// `Context::stdout_failed` for this to pass.
 #[test]
-#[ignore = "analyze.rs is being rebuilt: it must map a write error with Context::stdout_failed"]
 fn closed_stdout_is_a_quiet_success_for_analyze() {
     let (code, stderr) = run_with_closed_stdout(&["analyze", "fixtures/cases/missing"]);
     assert_eq!(code, 0, "{stderr}");

@@ -161,6 +161,17 @@ impl std::fmt::Display for FindingId {
     }
 }
 
+/// A string, one of every id's printed form (matches what `Serialize` writes).
+impl schemars::JsonSchema for FindingId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FindingId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let ids: Vec<&'static str> = FindingId::all().iter().map(|f| f.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": ids })
+    }
+}
+
 impl Serialize for FindingId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())

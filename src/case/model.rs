@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::findings::FindingId;
@@ -72,6 +73,38 @@ impl Serialize for EvidenceRef {
     }
 }
 
+/// Either `{ "probe": route }` or `{ "file", "line", "attribution"? }`, as `Serialize` writes.
+impl JsonSchema for EvidenceRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EvidenceRef".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let attribution = generator.subschema_for::<Attribution>();
+        schemars::json_schema!({
+            "oneOf": [
+                {
+                    "description": "A probe run from this machine.",
+                    "type": "object",
+                    "properties": { "probe": { "type": "string" } },
+                    "required": ["probe"],
+                    "additionalProperties": false
+                },
+                {
+                    "description": "An upload and a 1-based line (null: the file as a whole).",
+                    "type": "object",
+                    "properties": {
+                        "file": { "type": "string" },
+                        "line": { "type": ["integer", "null"], "minimum": 1 },
+                        "attribution": attribution
+                    },
+                    "required": ["file", "line"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 impl std::fmt::Display for EvidenceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.probe, self.line) {
@@ -83,7 +116,7 @@ impl std::fmt::Display for EvidenceRef {
 }
 
 /// What the evidence says about one principal's proxy settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// A proxy or PAC URL is enabled (or only auto-detect, for the current user).
@@ -97,7 +130,7 @@ pub enum State {
 }
 
 /// One principal's state, settings and the evidence behind them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PrincipalReport {
     pub state: State,
     /// Decoded settings (the `decode` fields), or null.
@@ -106,19 +139,19 @@ pub struct PrincipalReport {
     /// A one-line human summary (proxy, bypass, PAC) for tables.
     pub summary: String,
     /// For `current_user`: which hive was taken as the reference (HKCU or a user SID).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// For `current_user`: every user hive that carries proxy settings, when there are several.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserSettings>,
     /// What the state rests on that the evidence does not show outright (file-name
     /// attribution, absence read from a recursive export).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,
 }
 
 /// One user hive's proxy settings (HKCU or `HKEY_USERS\S-1-5-21-…`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UserSettings {
     pub user: String,
     pub state: State,
@@ -143,7 +176,7 @@ impl PrincipalReport {
 pub use crate::diag::Severity;
 
 /// One conclusion with the action to take and its evidence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Finding {
     pub id: FindingId,
     pub severity: Severity,
@@ -152,12 +185,12 @@ pub struct Finding {
     pub action: String,
     pub evidence: Vec<EvidenceRef>,
     /// The customer's own words behind the finding (a log line), escaped when shown.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excerpt: Option<String>,
 }
 
 /// The overall judgement of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Healthy,
@@ -176,7 +209,7 @@ impl Verdict {
 }
 
 /// The reachability probe attached to a case (re-run, or the best captured one).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CaseProbe {
     pub url: String,
     pub proxy: Option<String>,
@@ -186,12 +219,12 @@ pub struct CaseProbe {
     /// Where it ran: `customer` (captured, or vouched with `--on-customer-network`) or `here`.
     pub ran: ProbeSite,
     /// Every probe run for the case's distinct routes (and principals not probed, with why).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<ProbeEvidence>,
 }
 
 /// Whose network a probe shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeSite {
     /// Captured on the customer's side, or run here with `--on-customer-network`.
@@ -201,7 +234,7 @@ pub enum ProbeSite {
 }
 
 /// One probe run of `analyze --probe`, as the rules and the report see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ProbeEvidence {
     /// `direct` or `proxy host:port`.
     pub route: String,
@@ -219,14 +252,14 @@ pub struct ProbeEvidence {
 }
 
 /// The sensor endpoint host a case is judged against, and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Endpoint {
     pub host: String,
     pub source: EndpointSource,
 }
 
 /// Where the endpoint host was learned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndpointSource {
     /// `--endpoint` / `--workspace`.
@@ -257,7 +290,7 @@ impl Endpoint {
 }
 
 /// Something to ask the customer for, with the exact command they run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Need {
     pub principal: Option<Principal>,
     /// True when no verdict is possible without it.
@@ -268,7 +301,7 @@ pub struct Need {
 }
 
 /// One analysed case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CaseReport {
     pub case: String,
     pub verdict: Verdict,
@@ -280,7 +313,7 @@ pub struct CaseReport {
     pub needs: Vec<Need>,
     pub probe: Option<CaseProbe>,
     /// Captures whose account could not be told (neither command, keys nor file name).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unattributed: Vec<EvidenceRef>,
     /// The inputs of this case (also listed in the top-level `inputs`).
     pub inputs: Vec<InputRecord>,
@@ -294,7 +327,7 @@ impl CaseReport {
 }
 
 /// One diagnostic of an input, as listed in `inputs[]`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct InputDiagnostic {
     pub severity: Severity,
     pub code: &'static str,
@@ -306,7 +339,7 @@ pub struct InputDiagnostic {
 pub const MAX_INPUT_DIAGNOSTICS: usize = 20;
 
 /// One input file as read: its kind, its case, and why it could not be used, if so.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct InputRecord {
     pub file: String,
     pub case: String,
@@ -314,10 +347,10 @@ pub struct InputRecord {
     pub error: Option<String>,
     /// Why the file was read but not used as evidence (the tool's own files, ...).
     pub ignored: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
     pub diagnostics: Vec<InputDiagnostic>,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub diagnostics_omitted: usize,
 }
 
@@ -326,7 +359,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// The whole `analyze --format json` document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AnalysisReport {
     pub schema_version: u32,
     pub cases: Vec<CaseReport>,

@@ -6,7 +6,9 @@ use serde::Serialize;
 use crate::registry::{KeyPath, Root};
 
 /// An account (or machine-level setting) whose proxy configuration matters to the sensor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Principal {
     /// HKEY_CURRENT_USER or a user hive `HKEY_USERS\S-1-5-21-…`: the reference the procedure copies.
@@ -85,7 +87,9 @@ impl Principal {
 }
 
 /// How a piece of evidence was tied to its account, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Attribution {
     /// The capture's own command line, or the key paths inside it.

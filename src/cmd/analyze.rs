@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::case::model::{AnalysisReport, CaseReport, Severity};
+use crate::case::model::{CaseReport, InputRecord, Severity, Verdict};
 use crate::case::{self, ResolveOptions};
-use crate::cli::{AnalyzeArgs, Format, LimitArgs};
+use crate::cli::{AnalyzeArgs, LimitArgs, ReportFormat};
 use crate::input::{self, CaseRoot, Limits};
 use crate::pipeline::{self, PipelineOptions, ProbeOptions};
-use crate::report::{self, RenderOptions};
+use crate::report::{self, RenderOptions, Totals};
 
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
@@ -73,11 +73,14 @@ fn read_capped(path: &std::path::Path, cap: u64) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// What the main thread needs of one analysed case: its rendered text (streaming formats),
-/// its report (the JSON document), and the two facts the exit code depends on.
+/// What the main thread needs of one analysed case: its rendered text, its inputs (the JSON
+/// document lists them at the end), its verdict (totals) and what the exit code depends on.
 struct CaseOutcome {
+    verdict: Verdict,
+    /// The rendered case, or None when `--only` drops it.
     text: Option<String>,
-    report: Option<CaseReport>,
+    /// The case's inputs, for the end of the JSON document.
+    inputs: Vec<InputRecord>,
     error_finding: bool,
     input_errors: Vec<(String, String)>,
 }
@@ -134,26 +137,6 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         }
     };
 
-    // Progress on a terminal only: a bar over cases, or a spinner while one big case runs.
-    let progress = if !ctx.stderr_is_terminal || ctx.quiet {
-        None
-    } else if roots.len() > 1 {
-        let bar = indicatif::ProgressBar::new(roots.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(bar)
-    } else {
-        let spinner = indicatif::ProgressBar::new_spinner();
-        spinner.set_message(format!(
-            "analysing {}",
-            roots.first().map(input::root_name).unwrap_or_default()
-        ));
-        spinner.enable_steady_tick(Duration::from_millis(120));
-        Some(spinner)
-    };
-
     let probe_url = args.probe_url.clone().or_else(|| {
         endpoint
             .as_deref()
@@ -171,45 +154,77 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     };
     let analyze_one = |root: &CaseRoot| -> CaseReport { pipeline::analyze_case(root, &options).0 };
 
-    let render = RenderOptions {
-        color: ctx.color,
-        width: if ctx.stdout_is_terminal {
-            None
-        } else {
-            Some(120)
+    // The report goes to stdout or to `-o FILE`; widths and colours follow where it goes.
+    let (mut out, to_terminal): (Box<dyn Write>, bool) = match &args.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => (Box::new(BufWriter::new(f)), false),
+            Err(e) => {
+                ctx.error(&format!("-o {}: {e}", input::display_name(path)));
+                return EXIT_INPUT;
+            }
         },
+        None => (
+            Box::new(BufWriter::new(io::stdout().lock())),
+            ctx.stdout_is_terminal,
+        ),
     };
-    let streaming = !matches!(args.format, Format::Json);
-    let format = args.format;
+    let render = RenderOptions {
+        color: ctx.color && args.output.is_none(),
+        width: Some(report_width(to_terminal)),
+    };
+    let renderer = report::renderer(args.format, render);
+    let renderer = renderer.as_ref();
+    let only = args.only;
+    let keeps_inputs = matches!(args.format, ReportFormat::Json);
     // Each worker analyses and renders its case; the main thread only orders and writes.
     let run_one = |root: &CaseRoot| -> CaseOutcome {
         let report = analyze_one(root);
-        let text = match format {
-            Format::Json => None,
-            Format::Jsonl => Some(
-                serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-                    + "\n",
-            ),
-            Format::Markdown => Some(report::markdown::render_case(&report)),
-            Format::Csv => Some(report::csv::render_case(&report)),
-            Format::Table => Some(report::table::render_case(&report, &render)),
-        };
+        let kept = only.is_none_or(|o| o.keeps(report.verdict));
         CaseOutcome {
+            verdict: report.verdict,
             error_finding: report.worst() == Some(Severity::Error),
             input_errors: report
                 .inputs
                 .iter()
                 .filter_map(|i| i.error.as_ref().map(|e| (i.file.clone(), e.clone())))
                 .collect(),
-            text,
-            // Only the one JSON document needs every report at the end.
-            report: (!streaming).then_some(report),
+            text: kept.then(|| renderer.case(&report)),
+            inputs: if kept && keeps_inputs {
+                report.inputs
+            } else {
+                Vec::new()
+            },
         }
     };
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut reports: Vec<CaseReport> = Vec::new();
+
+    // Progress only when both stderr and the report are on a terminal, so nothing is left
+    // behind in a pipe: a bar over cases with rate and counts, or a spinner for one case.
+    let progress = if !ctx.stderr_is_terminal || !to_terminal || ctx.quiet {
+        None
+    } else if roots.len() > 1 {
+        let bar = indicatif::ProgressBar::new(roots.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} cases {per_sec} {elapsed}/{eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.set_message(format!(
+            "analysing {}",
+            roots.first().map(input::root_name).unwrap_or_default()
+        ));
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        Some(spinner)
+    };
+
+    let started = Instant::now();
+    let mut totals = Totals::default();
     let mut error_finding = false;
+    let mut printed = 0usize;
+    let mut all_inputs = Vec::new();
     let mut input_errors: Vec<(String, String)> = Vec::new();
     let (tx, rx) = mpsc::channel::<(usize, Vec<CaseOutcome>)>();
     // Cases go to workers in small runs, so the printing thread is woken once per run rather
@@ -217,12 +232,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     // case by case.
     let threads = pool.current_num_threads().max(1);
     let run_len = (roots.len() / (threads * 16)).clamp(1, 16);
-    let mut write_error: Option<io::Error> = None;
-    if matches!(args.format, Format::Csv) {
-        if let Err(e) = out.write_all(report::csv::HEADER.as_bytes()) {
-            write_error = Some(e);
-        }
-    }
+    let mut write_error: Option<io::Error> = out.write_all(renderer.begin().as_bytes()).err();
     std::thread::scope(|scope| {
         let inputs_ref = &roots;
         let run_ref = &run_one;
@@ -240,19 +250,26 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         let mut pending: BTreeMap<usize, Vec<CaseOutcome>> = BTreeMap::new();
         let mut next = 0usize;
         for (i, run) in rx {
-            if let Some(bar) = &progress {
-                bar.inc(run.len() as u64);
-            }
             pending.insert(i, run);
             while let Some(run) = pending.remove(&next) {
                 for r in run {
+                    totals.add(r.verdict, r.input_errors.len());
                     if let (Some(text), None) = (&r.text, &write_error) {
+                        let sep = if printed > 0 {
+                            renderer.separator()
+                        } else {
+                            ""
+                        };
+                        printed += 1;
                         // The bar steps aside while a case is printed, so nothing interleaves.
+                        let mut write = || {
+                            out.write_all(sep.as_bytes())
+                                .and_then(|_| out.write_all(text.as_bytes()))
+                                .and_then(|_| out.flush())
+                        };
                         let written = match &progress {
-                            Some(bar) => bar.suspend(|| {
-                                out.write_all(text.as_bytes()).and_then(|_| out.flush())
-                            }),
-                            None => out.write_all(text.as_bytes()),
+                            Some(bar) => bar.suspend(write),
+                            None => write(),
                         };
                         if let Err(e) = written {
                             write_error = Some(e);
@@ -260,46 +277,45 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
                     }
                     error_finding |= r.error_finding;
                     input_errors.extend(r.input_errors);
-                    reports.extend(r.report);
-                }
-                if let Err(e) = out.flush() {
-                    write_error.get_or_insert(e);
+                    all_inputs.extend(r.inputs);
                 }
                 next += 1;
+            }
+            if let Some(bar) = &progress {
+                bar.set_position(totals.cases() as u64);
+                bar.set_message(format!(
+                    "{} misconfigured, {} inconclusive, {} healthy",
+                    totals.misconfigured, totals.inconclusive, totals.healthy
+                ));
             }
         }
     });
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    if !streaming {
-        let all_inputs: Vec<_> = reports
-            .iter()
-            .flat_map(|r| r.inputs.iter().cloned())
-            .collect();
-        let doc = AnalysisReport {
-            schema_version: crate::SCHEMA_VERSION,
-            cases: reports,
-            inputs: all_inputs,
-        };
-        let written = serde_json::to_writer_pretty(&mut out, &doc)
-            .map_err(io::Error::other)
-            .and_then(|_| out.write_all(b"\n"));
-        if let Err(e) = written {
-            write_error = Some(e);
-        }
+    if write_error.is_none() {
+        write_error = out.write_all(renderer.end(&all_inputs).as_bytes()).err();
     }
     if let Err(e) = out.flush() {
         write_error.get_or_insert(e);
     }
+    drop(out);
     if let Some(e) = write_error {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            ctx.warn(&format!("writing the report: {e}"));
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return 0;
         }
+        ctx.error(&format!("writing the report: {e}"));
         return EXIT_INPUT;
     }
     for (file, err) in &input_errors {
         ctx.error(&format!("{file}: {err}"));
+    }
+    if totals.cases() > 1 && !ctx.quiet {
+        eprintln!(
+            "proxy-triage: {} ({:.1} s)",
+            totals.line(),
+            started.elapsed().as_secs_f64()
+        );
     }
     if !input_errors.is_empty() || !missing.is_empty() {
         EXIT_INPUT
@@ -308,4 +324,22 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     } else {
         0
     }
+}
+
+/// The width tables are laid out for: the terminal's when the report goes to one, else
+/// `COLUMNS`, else 100.
+fn report_width(to_terminal: bool) -> u16 {
+    let terminal = if to_terminal {
+        comfy_table::Table::new().width()
+    } else {
+        None
+    };
+    terminal
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<u16>().ok())
+                .filter(|w| *w > 0)
+        })
+        .unwrap_or(report::table::DEFAULT_WIDTH)
 }

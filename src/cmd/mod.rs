@@ -11,6 +11,7 @@ pub mod decode;
 pub mod fix;
 pub mod parse;
 pub mod probe;
+pub mod schema;
 
 /// Exit code: success, and also a closed stdout (`| head`): the reader has what it wanted.
 pub const EXIT_OK: u8 = 0;

@@ -75,7 +75,7 @@ impl ProbeRequest {
 }
 
 /// What the probe concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeOutcome {
     /// 503 (the documented answer) or 200 from the ping URL, not through SSL inspection.

@@ -44,3 +44,16 @@ pub fn render_case(case: &CaseReport) -> String {
     }
     out
 }
+
+/// The CSV renderer: the header once, then each case's rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CsvRender;
+
+impl super::Render for CsvRender {
+    fn begin(&self) -> String {
+        HEADER.to_string()
+    }
+    fn case(&self, case: &CaseReport) -> String {
+        render_case(case)
+    }
+}

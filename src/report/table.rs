@@ -1,169 +1,410 @@
-//! `--format table`: one block per case — the principals side by side, then the findings
-//! with severity colours, wrapped to the terminal width.
+//! `--format table`: one block per case. From 100 columns on, the accounts and findings are
+//! grids; below, a stacked layout (account blocks, findings as paragraphs). No line is ever
+//! wider than the width, and `file:line` tokens are not split where they fit on a line.
 
 use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 
-use super::RenderOptions;
-use crate::case::model::{CaseReport, Severity, State, Verdict};
-use crate::case::principals::Principal;
+use super::view::{CaseView, InputUse};
+use super::{Render, RenderOptions};
+use crate::case::model::{CaseReport, Severity, Verdict};
 use crate::text::escape_control;
+
+/// Below this width the grid gives way to the stacked layout.
+pub const GRID_MIN_WIDTH: u16 = 100;
+/// The width used when none is known.
+pub const DEFAULT_WIDTH: u16 = 100;
+/// Narrowest width honoured (narrower terminals get this and may wrap).
+const MIN_WIDTH: u16 = 40;
 
 fn esc(s: &str) -> String {
     escape_control(s).into_owned()
 }
 
-fn new_table(opts: &RenderOptions) -> Table {
+/// The table renderer.
+#[derive(Debug, Clone, Copy)]
+pub struct TableRender {
+    pub opts: RenderOptions,
+}
+
+impl Render for TableRender {
+    fn case(&self, case: &CaseReport) -> String {
+        render_case(case, &self.opts)
+    }
+}
+
+/// Wraps `text` to `width` columns, continuation lines indented by `indent` spaces, the
+/// first by `first`. Words are never split unless one alone is wider than a line.
+pub fn wrap(text: &str, first: usize, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = " ".repeat(first);
+    let mut col = first;
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let w = word.chars().count();
+        if !empty && col + 1 + w > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = " ".repeat(indent);
+            col = indent;
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            col += 1;
+        }
+        // A word wider than a whole line is cut where the line ends.
+        if col + w > width {
+            for c in word.chars() {
+                if col >= width {
+                    out.push_str(line.trim_end());
+                    out.push('\n');
+                    line = " ".repeat(indent);
+                    col = indent;
+                }
+                line.push(c);
+                col += 1;
+            }
+            empty = false;
+            continue;
+        }
+        line.push_str(word);
+        col += w;
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+fn paint(s: &str, code: &str, opts: &RenderOptions) -> String {
+    if opts.color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn verdict_code(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Healthy => "1;32",
+        Verdict::Misconfigured => "1;31",
+        Verdict::Inconclusive => "1;33",
+    }
+}
+
+fn severity_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "31",
+        Severity::Warning => "33",
+        Severity::Info => "36",
+    }
+}
+
+fn new_table(width: u16, opts: &RenderOptions) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(ContentArrangement::Dynamic);
-    if let Some(w) = opts.width {
-        t.set_width(w);
-    }
-    // Colours are set per cell only when asked, so nothing here may switch off comfy-table's
-    // terminal detection: it is what wraps the table to the window's width.
+    t.set_width(width);
     if opts.color {
         t.enforce_styling();
+    } else {
+        t.force_no_tty();
     }
     t
 }
 
-fn severity_cell(s: Severity, opts: &RenderOptions) -> Cell {
-    let cell = Cell::new(s.name());
-    if !opts.color {
-        return cell;
-    }
-    match s {
-        Severity::Error => cell.fg(Color::Red),
-        Severity::Warning => cell.fg(Color::Yellow),
-        Severity::Info => cell.fg(Color::Cyan),
-    }
-}
-
-fn state_name(s: State) -> &'static str {
-    match s {
-        State::Configured => "configured",
-        State::Direct => "direct",
-        State::Missing => "MISSING",
-        State::Unknown => "unknown",
-    }
+/// The width to lay out for.
+fn width_of(opts: &RenderOptions) -> u16 {
+    opts.width.unwrap_or(DEFAULT_WIDTH).max(MIN_WIDTH)
 }
 
 /// Renders one case as text blocks.
 pub fn render_case(case: &CaseReport, opts: &RenderOptions) -> String {
-    let mut out = String::new();
-    let verdict = case.verdict.name().to_uppercase();
-    let verdict = if opts.color {
-        let code = match case.verdict {
-            Verdict::Healthy => "32",
-            Verdict::Misconfigured => "31",
-            Verdict::Inconclusive => "33",
-        };
-        format!("\x1b[1;{code}m{verdict}\x1b[0m")
+    let view = CaseView::new(case);
+    let width = width_of(opts);
+    let mut out = header(&view, width as usize, opts);
+    if width >= GRID_MIN_WIDTH {
+        grid(&view, width, opts, &mut out);
     } else {
-        verdict
-    };
-    out.push_str(&format!("Case {}: {}\n", esc(&case.case), verdict));
-
-    let mut t = new_table(opts);
-    t.set_header(vec!["Account", "State", "Settings", "Evidence"]);
-    for p in Principal::ALL {
-        let Some(r) = case.principals.get(&p) else {
-            continue;
-        };
-        if p == Principal::Sensor && r.state == State::Unknown {
-            continue;
-        }
-        let evidence: Vec<String> = r
-            .evidence
-            .iter()
-            .take(3)
-            .map(|e| esc(&super::short_evidence(e, &case.case)))
-            .collect();
-        let mut ev = evidence.join("\n");
-        if r.evidence.len() > 3 {
-            ev.push_str(&format!("\n(+{} more)", r.evidence.len() - 3));
-        }
-        let mut label = p.label().to_string();
-        if let Some(reference) = &r.reference {
-            label.push_str(&format!("\n{}", esc(reference)));
-        }
-        t.add_row(vec![
-            Cell::new(label),
-            Cell::new(state_name(r.state)),
-            Cell::new(esc(&r.summary)),
-            Cell::new(ev),
-        ]);
+        stacked(&view, width as usize, opts, &mut out);
     }
-    out.push_str(&t.to_string());
-    out.push('\n');
-
-    if case.findings.is_empty() {
-        out.push_str("No findings.\n");
-    } else {
-        let mut f = new_table(opts);
-        f.set_header(vec![
-            "Severity",
-            "Finding",
-            "Account",
-            "What and what to do",
-            "Evidence",
-        ]);
-        // The explanation gets the room; file:line lists wrap within 30% of the width.
-        if let Some(c) = f.column_mut(4) {
-            c.set_constraint(ColumnConstraint::UpperBoundary(Width::Percentage(30)));
-        }
-        for finding in &case.findings {
-            let ev: Vec<String> = finding
-                .evidence
-                .iter()
-                .take(4)
-                .map(|e| esc(&super::short_evidence(e, &case.case)))
-                .collect();
-            let mut ev = ev.join("\n");
-            if finding.evidence.len() > 4 {
-                ev.push_str(&format!("\n(+{} more)", finding.evidence.len() - 4));
-            }
-            f.add_row(vec![
-                severity_cell(finding.severity, opts),
-                Cell::new(finding.id),
-                Cell::new(finding.principal.as_ref().map_or("-", |p| p.key())),
-                Cell::new(format!(
-                    "{}\n→ {}",
-                    esc(&finding.title),
-                    esc(&finding.action)
-                )),
-                Cell::new(ev),
-            ]);
-        }
-        out.push_str(&f.to_string());
-        out.push('\n');
-    }
-    if let Some(p) = &case.probe {
-        out.push_str(&format!(
-            "Probe: {} via {} → {} ({})\n",
-            esc(&p.url),
-            esc(p.proxy.as_deref().unwrap_or("direct")),
-            serde_json::to_value(p.outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            p.status.map_or_else(
-                || esc(p.error.as_deref().unwrap_or("no answer")),
-                |s| s.to_string()
-            )
-        ));
-    }
-    if !case.unattributed.is_empty() {
-        let list: Vec<String> = case
-            .unattributed
-            .iter()
-            .map(|e| esc(&super::short_evidence(e, &case.case)))
-            .collect();
-        out.push_str(&format!(
-            "Captures for an unknown account: {}\n",
-            list.join(", ")
-        ));
-    }
+    trailer(&view, width as usize, &mut out);
     out.push('\n');
     out
+}
+
+fn header(v: &CaseView, width: usize, opts: &RenderOptions) -> String {
+    let verdict = v.verdict.name().to_uppercase();
+    let mut out = format!(
+        "Case {}: {}\n",
+        esc(&v.name),
+        paint(&verdict, verdict_code(v.verdict), opts)
+    );
+    out.push_str(&wrap(&esc(&v.summary), 0, 2, width));
+    out.push_str(&wrap(
+        &format!(
+            "Endpoint judged: {} ({})",
+            esc(&v.endpoint),
+            v.endpoint_source
+        ),
+        0,
+        2,
+        width,
+    ));
+    out
+}
+
+fn grid(v: &CaseView, width: u16, opts: &RenderOptions, out: &mut String) {
+    if !v.accounts.is_empty() {
+        let mut t = new_table(width, opts);
+        t.set_header(vec!["Account", "State", "Settings", "Evidence"]);
+        for a in &v.accounts {
+            let mut label = a.label.to_string();
+            if let Some(reference) = &a.reference {
+                label.push('\n');
+                label.push_str(&esc(reference));
+            }
+            let ev: Vec<String> = a.evidence.iter().map(|e| esc(e)).collect();
+            let mut settings = esc(&a.settings);
+            for u in &a.users {
+                settings.push_str(&format!("\n{}", esc(u)));
+            }
+            t.add_row(vec![
+                Cell::new(label),
+                Cell::new(a.state_name),
+                Cell::new(settings),
+                Cell::new(ev.join("\n")),
+            ]);
+        }
+        keep_tokens_whole(
+            &mut t,
+            3,
+            v.accounts.iter().flat_map(|a| &a.evidence),
+            width,
+        );
+        out.push_str(&t.to_string());
+        out.push('\n');
+    }
+    accounts_notes(v, width as usize, out);
+    if v.findings.is_empty() {
+        out.push_str("No findings.\n");
+        return;
+    }
+    // Three columns: the explanation gets the room, its evidence listed inside it.
+    let mut t = new_table(width, opts);
+    t.set_header(vec!["Severity", "Finding", "What we found"]);
+    for f in &v.findings {
+        let sev = Cell::new(f.severity.name());
+        let sev = if opts.color {
+            sev.fg(match f.severity {
+                Severity::Error => Color::Red,
+                Severity::Warning => Color::Yellow,
+                Severity::Info => Color::Cyan,
+            })
+        } else {
+            sev
+        };
+        let mut what = esc(&f.title);
+        if let Some(excerpt) = &f.excerpt {
+            what.push_str(&format!("\nLog line: {}", esc(excerpt)));
+        }
+        if !f.evidence.is_empty() {
+            let ev: Vec<String> = f.evidence.iter().map(|e| esc(e)).collect();
+            what.push_str(&format!("\nEvidence: {}", ev.join(", ")));
+        }
+        if let Some(a) = f.action {
+            what.push_str(&format!("\nWhat to do: action {}", a + 1));
+        }
+        t.add_row(vec![sev, Cell::new(f.id), Cell::new(what)]);
+    }
+    let ids: Vec<String> = v.findings.iter().map(|f| f.id.to_string()).collect();
+    keep_tokens_whole(&mut t, 1, ids.iter(), width);
+    out.push_str(&t.to_string());
+    out.push('\n');
+    actions(v, width as usize, out);
+}
+
+/// Gives the evidence column room for its longest `file:line` when that fits in 40% of
+/// the width, so comfy-table does not split it mid-token.
+fn keep_tokens_whole<'a>(
+    t: &mut Table,
+    column: usize,
+    tokens: impl Iterator<Item = &'a String>,
+    width: u16,
+) {
+    let longest = tokens.map(|s| s.chars().count()).max().unwrap_or(0);
+    let cap = (width as usize * 2) / 5;
+    let want = (longest.min(cap) + 2) as u16;
+    if let Some(c) = t.column_mut(column) {
+        c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(want)));
+    }
+}
+
+fn accounts_notes(v: &CaseView, width: usize, out: &mut String) {
+    if !v.silent.is_empty() {
+        out.push_str(&wrap(
+            &format!("Nothing in the uploads shows: {}.", v.silent.join(", ")),
+            0,
+            2,
+            width,
+        ));
+    }
+    for a in &v.assumptions {
+        out.push_str(&wrap(&format!("Assumed: {}", esc(a)), 0, 2, width));
+    }
+}
+
+fn actions(v: &CaseView, width: usize, out: &mut String) {
+    if v.actions.is_empty() {
+        return;
+    }
+    out.push_str("\nWhat to do\n");
+    for (i, a) in v.actions.iter().enumerate() {
+        let n = format!("{}. ", i + 1);
+        out.push_str(&wrap(&format!("{n}{}", esc(a)), 2, 2 + n.len(), width));
+    }
+}
+
+fn stacked(v: &CaseView, width: usize, opts: &RenderOptions, out: &mut String) {
+    out.push_str("\nAccounts\n");
+    for a in &v.accounts {
+        let mut head = format!("{}: {}", a.label, a.state_name.to_uppercase());
+        if let Some(r) = &a.reference {
+            head = format!("{} ({}): {}", a.label, esc(r), a.state_name.to_uppercase());
+        }
+        out.push_str(&wrap(&head, 2, 4, width));
+        if !a.settings.is_empty() {
+            out.push_str(&wrap(&esc(&a.settings), 4, 6, width));
+        }
+        if !a.evidence.is_empty() {
+            let ev: Vec<String> = a.evidence.iter().map(|e| esc(e)).collect();
+            out.push_str(&wrap(&format!("evidence: {}", ev.join(", ")), 4, 6, width));
+        }
+        for u in &a.users {
+            out.push_str(&wrap(&format!("user {}", esc(u)), 4, 6, width));
+        }
+    }
+    accounts_notes(v, width, out);
+    out.push('\n');
+    if v.findings.is_empty() {
+        out.push_str("No findings.\n");
+        return;
+    }
+    out.push_str("Findings\n");
+    for (i, f) in v.findings.iter().enumerate() {
+        let sev = f.severity.name().to_uppercase();
+        let n = format!("{}. ", i + 1);
+        let mut head = format!("{n}{} {}", sev, f.id);
+        if let Some(a) = f.account {
+            head.push_str(&format!(", {a}"));
+        }
+        let head = wrap(&head, 2, 2 + n.len(), width);
+        // Colour the severity word only once wrapped, so widths stay true.
+        let head = if opts.color {
+            head.replacen(&sev, &paint(&sev, severity_code(f.severity), opts), 1)
+        } else {
+            head
+        };
+        out.push_str(&head);
+        let indent = 2 + n.len();
+        out.push_str(&wrap(&esc(&f.title), indent, indent, width));
+        if let Some(excerpt) = &f.excerpt {
+            out.push_str(&wrap(
+                &format!("log line: {}", esc(excerpt)),
+                indent,
+                indent + 2,
+                width,
+            ));
+        }
+        if !f.evidence.is_empty() {
+            let ev: Vec<String> = f.evidence.iter().map(|e| esc(e)).collect();
+            out.push_str(&wrap(
+                &format!("evidence: {}", ev.join(", ")),
+                indent,
+                indent + 2,
+                width,
+            ));
+        }
+        if let Some(a) = f.action {
+            out.push_str(&wrap(
+                &format!("what to do: action {}", a + 1),
+                indent,
+                indent,
+                width,
+            ));
+        }
+    }
+    actions(v, width, out);
+}
+
+fn trailer(v: &CaseView, width: usize, out: &mut String) {
+    if let Some(p) = &v.probe {
+        out.push_str(&wrap(&format!("Probe: {}", esc(p)), 0, 2, width));
+    }
+    if !v.unattributed.is_empty() {
+        let list: Vec<String> = v.unattributed.iter().map(|e| esc(e)).collect();
+        out.push_str(&wrap(
+            &format!("Captures for an unknown account: {}", list.join(", ")),
+            0,
+            2,
+            width,
+        ));
+    }
+    if !v.needs.is_empty() {
+        out.push_str("\nWhat we still need\n");
+        for n in &v.needs {
+            let tag = if n.blocking { "[blocking] " } else { "" };
+            out.push_str(&wrap(
+                &format!("- {tag}{}: {}", esc(&n.what), esc(&n.why)),
+                2,
+                4,
+                width,
+            ));
+            if let Some(c) = &n.command {
+                out.push_str(&wrap(&esc(c), 6, 8, width));
+            }
+        }
+    }
+    out.push_str("\nInputs\n");
+    for i in &v.inputs {
+        let mut line = format!("{} ({})", esc(&i.file), i.kind);
+        match (i.usage, &i.reason) {
+            (InputUse::Used, _) => {}
+            (InputUse::Ignored, Some(r)) => line.push_str(&format!(": ignored, {}", esc(r))),
+            (InputUse::Ignored, None) => line.push_str(": ignored"),
+            (InputUse::Unreadable, r) => line.push_str(&format!(
+                ": not read, {}",
+                esc(r.as_deref().unwrap_or("unreadable"))
+            )),
+        }
+        out.push_str(&wrap(&line, 2, 4, width));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_tokens_and_width() {
+        let s = wrap(
+            "evidence: compare-system.txt:2, hkcu-connections.reg:4",
+            4,
+            6,
+            30,
+        );
+        for line in s.lines() {
+            assert!(line.chars().count() <= 30, "{line}");
+        }
+        assert!(s.contains("compare-system.txt:2,"));
+        assert!(s.contains("hkcu-connections.reg:4"));
+    }
+
+    #[test]
+    fn wrap_cuts_only_words_wider_than_a_line() {
+        let long = "x".repeat(50);
+        let s = wrap(&format!("a {long}"), 0, 2, 20);
+        assert!(s.lines().all(|l| l.chars().count() <= 20), "{s}");
+        assert_eq!(s.chars().filter(|c| *c == 'x').count(), 50);
+    }
 }
