@@ -16,6 +16,18 @@ pub enum Kind {
     SensorConfig,
     /// A captured `Invoke-WebRequest` / `curl` / browser answer of the 503 test.
     ProbeCapture,
+    /// Several console commands pasted as one file, split at their prompt lines.
+    ConsoleSession,
+    /// `Get-MDISensorProxyConfiguration` output (the sensor-level proxy).
+    MdiProxyConfig,
+    /// `Test-MDISensorApiConnection` output (`True` / `False`).
+    MdiApiTest,
+    /// Defender for Endpoint client analyzer results (`Testing URL :` blocks, PROXY SETTINGS).
+    MdeAnalyzer,
+    /// `Test-MdiReadiness.ps1` JSON report (`mdi-<domain>.json`).
+    MdiReadiness,
+    /// `New-MDIConfigurationReport` output: auditing configuration, not proxy evidence.
+    MdiConfigReport,
     Hive,
     Unknown,
 }
@@ -30,6 +42,12 @@ impl Kind {
             Kind::SensorLog => "sensor-log",
             Kind::SensorConfig => "sensor-config",
             Kind::ProbeCapture => "probe-capture",
+            Kind::ConsoleSession => "console-session",
+            Kind::MdiProxyConfig => "mdi-proxy-config",
+            Kind::MdiApiTest => "mdi-api-test",
+            Kind::MdeAnalyzer => "mde-analyzer",
+            Kind::MdiReadiness => "mdi-readiness",
+            Kind::MdiConfigReport => "mdi-config-report",
             Kind::Hive => "hive",
             Kind::Unknown => "unknown",
         }
@@ -49,6 +67,13 @@ pub fn detect_text(sample: &str) -> Kind {
     let mut score_netsh = 0;
     let mut score_log = 0;
     let mut probe = false;
+    let mut mdi_proxy = 0;
+    let mut mde = 0;
+    let mut api_test_command = false;
+    let mut lone_boolean = false;
+    let mut config_report = false;
+    let mut fragment_hits = 0;
+    let mut prompt_kinds: Vec<Kind> = Vec::new();
     let mut first_meaningful: Option<&str> = None;
     let trimmed_start = sample.trim_start_matches('\u{feff}');
     let json_like = trimmed_start.trim_start().starts_with('{');
@@ -70,6 +95,43 @@ pub fn detect_text(sample: &str) -> Kind {
         lower.push_str(line);
         lower.make_ascii_lowercase();
         let signals = signals_in(lower.as_bytes());
+        if let Some(cmd) = prompt_command(raw) {
+            if let Some(k) = command_kind(cmd) {
+                if !prompt_kinds.contains(&k) {
+                    prompt_kinds.push(k);
+                }
+            }
+        }
+        if lower.contains("test-mdisensorapiconnection") {
+            api_test_command = true;
+        }
+        if lower == "true" || lower == "false" {
+            lone_boolean = true;
+        }
+        if lower.starts_with("isauthenticationproxyenabled") && line.contains(':') {
+            mdi_proxy += 5;
+        } else if (lower.starts_with("isproxyenabled")
+            || lower.starts_with("encrypteduserpassworddata"))
+            && line.contains(" : ")
+        {
+            mdi_proxy += 2;
+        }
+        if lower.starts_with("testing url :") || is_mde_method_line(&lower) {
+            mde += 5;
+        } else if lower.contains("proxy settings") && line.starts_with("####") {
+            mde += 5;
+        }
+        if lower.contains("set-mdiconfiguration -mode")
+            || lower.contains("mdi-configuration-report-")
+        {
+            config_report = true;
+        }
+        if FRAGMENT_SIGNATURES.iter().any(|f| lower.contains(f)) {
+            fragment_hits += 1;
+        }
+        if is_winhttp_header(line) {
+            score_netsh += 5;
+        }
         if line.starts_with('[')
             && line.contains(']')
             && upper_starts_with_hkey(line.get(1..).unwrap_or(""))
@@ -128,8 +190,27 @@ pub fn detect_text(sample: &str) -> Kind {
             probe = true;
         }
     }
+    let json_start = trimmed_start.trim_start();
+    if (json_like || json_start.starts_with('[')) && looks_like_mdi_readiness(sample) {
+        return Kind::MdiReadiness;
+    }
+    if json_start.starts_with('[') && looks_like_config_report_json(sample) || config_report {
+        return Kind::MdiConfigReport;
+    }
     if json_like && looks_like_sensor_config(sample) {
         return Kind::SensorConfig;
+    }
+    if prompt_kinds.len() >= 2 {
+        return Kind::ConsoleSession;
+    }
+    if mde >= 5 {
+        return Kind::MdeAnalyzer;
+    }
+    if mdi_proxy >= 5 {
+        return Kind::MdiProxyConfig;
+    }
+    if api_test_command && lone_boolean {
+        return Kind::MdiApiTest;
     }
     let best = [
         (score_compare, Kind::RegCompare),
@@ -143,8 +224,119 @@ pub fn detect_text(sample: &str) -> Kind {
     match best {
         Some((s, k)) if s >= 2 => k,
         _ if probe => Kind::ProbeCapture,
+        // Log lines pasted into a ticket without their timestamps.
+        _ if fragment_hits > 0 => Kind::SensorLog,
         _ => Kind::Unknown,
     }
+}
+
+/// Messages of sensor, updater and deployment logs that identify a pasted fragment even
+/// without the line's timestamp (lowercased). Sources: the MDI known-issues page (proxy
+/// authentication as licensing error, connection errors) and .NET's WebException texts.
+const FRAGMENT_SIGNATURES: [&str; 8] = [
+    "licenseinvalid",
+    "(407) proxy authentication required",
+    "unable to connect to the remote server",
+    "applyinternal failed two way ssl connection",
+    "validatecreatesensorasync",
+    "the remote name could not be resolved",
+    "could not establish trust relationship for the ssl/tls",
+    "communicationwebclient",
+];
+
+/// A console prompt and the command typed after it: `C:\Windows\system32>reg query …`,
+/// `PS C:\> netsh …`, `PS HKCU:\> …`, or a bare `PS> …`. `None` when the line is no prompt.
+pub fn prompt_command(line: &str) -> Option<&str> {
+    let s = line.trim_start();
+    if let Some(rest) = s.strip_prefix("PS>") {
+        return Some(rest.trim());
+    }
+    let s = s.strip_prefix("PS ").unwrap_or(s);
+    let colon = s.find(":\\")?;
+    let drive = s.get(..colon)?;
+    if drive.is_empty() || drive.len() > 8 || !drive.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let gt = s.find('>')?;
+    let path = s.get(..gt)?;
+    if gt < colon || path.contains('"') || path.contains('|') || path.contains('<') {
+        return None;
+    }
+    Some(s.get(gt + 1..)?.trim())
+}
+
+/// The kind of output a typed command prints, for the commands customers run for us.
+pub fn command_kind(command: &str) -> Option<Kind> {
+    let lower = command.to_ascii_lowercase();
+    let has = |p: &str| lower.contains(p);
+    if has("reg compare") || has("reg.exe compare") {
+        Some(Kind::RegCompare)
+    } else if has("reg query") || has("reg.exe query") || has("get-itemproperty") {
+        Some(Kind::RegQuery)
+    } else if has("netsh") && has("winhttp") || has("get-winhttpproxy") {
+        Some(Kind::NetshWinhttp)
+    } else if has("get-mdisensorproxyconfiguration") {
+        Some(Kind::MdiProxyConfig)
+    } else if has("test-mdisensorapiconnection") {
+        Some(Kind::MdiApiTest)
+    } else if has("new-mdiconfigurationreport") {
+        Some(Kind::MdiConfigReport)
+    } else if has("invoke-webrequest")
+        || has("invoke-restmethod")
+        || lower.starts_with("iwr ")
+        || lower.starts_with("curl")
+        || has("curl.exe")
+    {
+        Some(Kind::ProbeCapture)
+    } else if (has("get-content")
+        || lower.starts_with("type ")
+        || has("select-string")
+        || has("findstr"))
+        && has(".log")
+    {
+        Some(Kind::SensorLog)
+    } else {
+        None
+    }
+}
+
+/// A header line of `netsh winhttp show proxy` in any language: WinHTTP stays untranslated
+/// and the header ends with a colon (`Current WinHTTP proxy settings:`, `当前的 WinHTTP 代理服务器设置:`).
+pub fn is_winhttp_header(line: &str) -> bool {
+    let t = line.trim();
+    t.chars().count() <= 80
+        && (t.ends_with(':') || t.ends_with('：'))
+        && t.to_ascii_lowercase().contains("winhttp")
+        && !t.contains('\\')
+        && !t.contains('=')
+        && !t.contains('>')
+}
+
+/// `1 - Default proxy: Succeeded (200)` and the other numbered MDE analyzer method lines.
+fn is_mde_method_line(lower: &str) -> bool {
+    let rest = lower.trim_start();
+    let rest = rest
+        .strip_prefix(|c: char| c.is_ascii_digit())
+        .unwrap_or("");
+    let rest = rest.strip_prefix(".1").unwrap_or(rest);
+    rest.starts_with(" - default proxy")
+        || rest.starts_with(" - proxy auto discovery")
+        || rest.starts_with(" - proxy disabled")
+        || rest.starts_with(" - named proxy")
+        || rest.starts_with(" - command line proxy")
+}
+
+/// `Test-MdiReadiness.ps1` JSON: domain controllers with their root certificate checks.
+fn looks_like_mdi_readiness(sample: &str) -> bool {
+    sample.contains("\"DomainControllers\"")
+        && (sample.contains("\"RootCertificates\"") || sample.contains("\"SensorVersion\""))
+}
+
+/// `New-MDIConfigurationReport` JSON: an array of `Configuration`/`Mode`/`Status` items.
+fn looks_like_config_report_json(sample: &str) -> bool {
+    sample.contains("\"Configuration\"")
+        && sample.contains("\"Mode\"")
+        && sample.contains("\"Status\"")
 }
 
 /// SensorConfiguration.json (or `Get-MDISensorProxyConfiguration | ConvertTo-Json`): one of

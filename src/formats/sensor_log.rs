@@ -869,6 +869,25 @@ impl Record {
     }
 }
 
+/// In text without timestamps: `text` starts a new record when it is a message of its own
+/// (it matches a signature, is not indented, and the current record ends a complete message
+/// that matched too, not an exception line ending in `--->` or `:`).
+fn starts_untimed_event(rec: &Record, text: &str) -> bool {
+    if text.starts_with(char::is_whitespace) || text.trim().is_empty() {
+        return false;
+    }
+    let last = rec
+        .lower
+        .rsplit(|b| *b == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or(&[]);
+    let last = last.trim_ascii_end();
+    if last.ends_with(b"--->") || last.ends_with(b":") {
+        return false;
+    }
+    classify(&rec.lower).is_some() && classify(text.to_ascii_lowercase().as_bytes()).is_some()
+}
+
 struct Scanner {
     log: SensorLog,
     counts: Vec<Option<EventCount>>,
@@ -992,6 +1011,10 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
             if scanner.log.first_timestamp.is_none() {
                 scanner.log.first_timestamp = head_timestamp(line.text, Some(layout));
             }
+        } else if rec.active && rec.layout.is_none() && starts_untimed_event(&rec, line.text) {
+            // A fragment pasted without timestamps: each message line is a record of its own.
+            scanner.flush(&rec);
+            rec.start(line.number, line.text, None);
         } else if rec.active {
             rec.append(line.text);
         } else if !line.text.trim().is_empty() {
@@ -1026,7 +1049,14 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
             format!("{total} events matched; only the first {MAX_EVENTS} are listed"),
         ));
     }
-    if scanner.log.records > 0 && scanner.log.layout.is_none() {
+    if scanner.log.layout.is_none() && !scanner.log.events.is_empty() {
+        diagnostics.push(Diagnostic::info(
+            1,
+            1,
+            "untimed-fragment",
+            "log lines pasted without their timestamps: the events carry no time (timestamp null)",
+        ));
+    } else if scanner.log.records > 0 && scanner.log.layout.is_none() {
         diagnostics.push(Diagnostic::warning(
             1,
             1,
