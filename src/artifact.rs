@@ -313,7 +313,19 @@ fn console(t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>) -> Content {
                 }
                 Content::None {}
             }
-            k => parse_text(k, &text, name, diagnostics),
+            k => {
+                // Diagnostics a parser places before the section (its "line 1") belong to the
+                // section's first line.
+                let mut own = Vec::new();
+                let content = parse_text(k, &text, name, &mut own);
+                for mut d in own {
+                    if d.line < span.first_line {
+                        d.line = span.first_line;
+                    }
+                    diagnostics.push(d);
+                }
+                content
+            }
         };
         let kind = match content {
             Content::None {} => Kind::Unknown,

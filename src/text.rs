@@ -41,6 +41,9 @@ pub enum TextEncoding {
     /// Traditional Chinese console output (code page 950).
     #[serde(rename = "big5")]
     Big5,
+    /// Russian console output (OEM code page 866).
+    #[serde(rename = "cp866")]
+    Cp866,
 }
 
 impl TextEncoding {
@@ -59,6 +62,7 @@ impl TextEncoding {
             TextEncoding::ShiftJis => "shift_jis",
             TextEncoding::Gbk => "gbk",
             TextEncoding::Big5 => "big5",
+            TextEncoding::Cp866 => "cp866",
         }
     }
 
@@ -92,6 +96,7 @@ impl TextEncoding {
                 | TextEncoding::ShiftJis
                 | TextEncoding::Gbk
                 | TextEncoding::Big5
+                | TextEncoding::Cp866
         )
     }
 }
@@ -187,6 +192,9 @@ fn guess_legacy(prefix: &[u8]) -> TextEncoding {
     if let Some(chinese) = guess_chinese(sample) {
         return chinese;
     }
+    if looks_cyrillic_cp866(sample) {
+        return TextEncoding::Cp866;
+    }
     let score_oem = |table: &[char; 128]| -> i64 {
         score_text(sample.iter().map(|b| {
             if *b < 0x80 {
@@ -260,6 +268,34 @@ fn guess_chinese(sample: &[u8]) -> Option<TextEncoding> {
     }
 }
 
+/// Russian text from cmd (CP866): whole words of high bytes (Western text has single accented
+/// letters between ASCII ones), decoding to Cyrillic letters that are mostly lowercase.
+fn looks_cyrillic_cp866(sample: &[u8]) -> bool {
+    let high = sample.iter().filter(|b| **b >= 0x80).count();
+    if high < 8 {
+        return false;
+    }
+    let in_runs = sample
+        .windows(2)
+        .filter(|w| w.iter().all(|b| *b >= 0x80))
+        .count();
+    if in_runs * 10 < high * 6 {
+        return false;
+    }
+    let table = &oem_cp::code_table::DECODING_TABLE_CP866;
+    let (mut lower, mut cyrillic) = (0usize, 0usize);
+    for b in sample.iter().filter(|b| **b >= 0x80) {
+        let c = table[usize::from(*b - 0x80)];
+        if ('\u{0400}'..='\u{04FF}').contains(&c) {
+            cyrillic += 1;
+            if c.is_lowercase() {
+                lower += 1;
+            }
+        }
+    }
+    cyrillic * 10 >= high * 9 && lower * 2 >= cyrillic
+}
+
 /// Letters of the Western European languages customers write in (and reg.exe prints).
 const COMMON_LETTERS: &str = "àáâäãåæçèéêëìíîïñòóôöõøùúûüÿßœÀÁÂÄÃÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÖÕØÙÚÛÜŒ";
 
@@ -321,6 +357,7 @@ impl Dec {
             TextEncoding::Big5 => rs(BIG5),
             TextEncoding::Cp850 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP850),
             TextEncoding::Cp437 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP437),
+            TextEncoding::Cp866 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP866),
         }
     }
 
@@ -855,6 +892,36 @@ mod tests {
             sniff(&bytes, true, LegacyHint::Guess),
             TextEncoding::ShiftJis
         );
+    }
+
+    #[test]
+    fn simplified_chinese_netsh_is_gbk_not_windows_1252() {
+        // Real zh-CN output (see docs/languages.md), as cmd `>` writes it in code page 936.
+        let text = "\r\n当前的 WinHTTP 代理服务器设置:\r\n\r\n    直接访问(没有代理服务器)。\r\n";
+        let (bytes, _, _) = GBK.encode(text);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Gbk);
+        assert_eq!(decode_as(&bytes, TextEncoding::Gbk).text, text);
+        let proxy = "    代理服务器:  127.0.0.1:1088\r\n    绕过列表     :  (无)\r\n";
+        let (bytes, _, _) = GBK.encode(proxy);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Gbk);
+    }
+
+    #[test]
+    fn traditional_chinese_is_big5() {
+        // A sentence of the zh-TW netsh reference page (MicrosoftDocs, windows-server zh-tw).
+        let text = "如果未指定任何參數，則會顯示目前的 WinHTTP proxy 設定。\r\n";
+        let (bytes, _, _) = BIG5.encode(text);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Big5);
+    }
+
+    #[test]
+    fn russian_cmd_output_is_cp866() {
+        // "Прямой доступ (без прокси-сервера)." in CP866.
+        let bytes = b"    \x8f\xe0\xef\xac\xae\xa9 \xa4\xae\xe1\xe2\xe3\xaf (\xa1\xa5\xa7 \xaf\xe0\xae\xaa\xe1\xa8-\xe1\xa5\xe0\xa2\xa5\xe0\xa0).\r\n";
+        assert_eq!(sniff(bytes, true, LegacyHint::Guess), TextEncoding::Cp866);
+        assert!(decode_as(bytes, TextEncoding::Cp866)
+            .text
+            .contains("Прямой доступ (без прокси-сервера)."));
     }
 
     #[test]

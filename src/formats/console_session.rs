@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::detect::{self, Kind};
 use crate::diag::Diagnostic;
+use crate::formats::powershell;
 use crate::text;
 
 /// Most sections kept; the rest of a longer paste stays in the last section.
@@ -63,7 +64,7 @@ pub fn split(text: &str) -> (Vec<SectionSpan>, Vec<Diagnostic>) {
                 format!("more than {MAX_SECTIONS} commands (or a very long paste): the rest of the file is read as part of the last section"),
             ));
         }
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || (spans.is_empty() && powershell::is_console_banner(line)) {
             continue;
         }
         match spans.last_mut() {
@@ -80,6 +81,8 @@ pub fn split(text: &str) -> (Vec<SectionSpan>, Vec<Diagnostic>) {
             }),
         }
     }
+    // A prompt with nothing typed and nothing printed (the paste's last line) is no section.
+    spans.retain(|s| s.command.as_deref() != Some("") || s.last_line > s.first_line);
     (spans, diags)
 }
 
@@ -132,10 +135,13 @@ mod tests {
                 (3, 6, Some(Kind::RegQuery)),
                 (8, 12, Some(Kind::NetshWinhttp)),
                 (14, 17, Some(Kind::ProbeCapture)),
-                (18, 18, None),
             ]
         );
         let text = section_text(t, &spans[2]);
         assert_eq!(text::lines(&text).count(), 12);
+        // The console banner before the first prompt makes no section.
+        let (spans, _) = split("Microsoft Windows [Version 10.0.17763.5820]\nC:\\>whoami\nx\\y\n");
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].first_line, 2);
     }
 }
