@@ -29,10 +29,10 @@ pub enum Content {
     SensorLog(sensor_log::SensorLog),
     SensorConfig(sensor_config::SensorConfig),
     ProbeCapture(probe_capture::ProbeCapture),
-    ConsoleSession(ConsoleSession),
+    ConsoleSession(Box<ConsoleSession>),
     MdiProxyConfig(mdi_tools::MdiProxyConfig),
     MdiApiTest(mdi_tools::MdiApiTest),
-    MdeAnalyzer(mde_analyzer::MdeAnalyzer),
+    MdeAnalyzer(Box<mde_analyzer::MdeAnalyzer>),
     MdiReadiness(mdi_tools::MdiReadiness),
     MdiConfigReport(mdi_tools::MdiConfigReport),
     /// A binary hive or an unknown file: nothing but the shared fields.
@@ -265,7 +265,9 @@ fn parse_text(kind: Kind, t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>
             diagnostics,
             Content::MdiApiTest,
         ),
-        Kind::MdeAnalyzer => wrap(mde_analyzer::parse(t), diagnostics, Content::MdeAnalyzer),
+        Kind::MdeAnalyzer => wrap(mde_analyzer::parse(t), diagnostics, |a| {
+            Content::MdeAnalyzer(Box::new(a))
+        }),
         Kind::MdiReadiness => wrap(
             mdi_tools::parse_readiness(t),
             diagnostics,
@@ -339,7 +341,7 @@ fn console(t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>) -> Content {
             content,
         });
     }
-    Content::ConsoleSession(ConsoleSession { sections })
+    Content::ConsoleSession(Box::new(ConsoleSession { sections }))
 }
 
 /// Diagnostic codes that mean "this line was not understood".

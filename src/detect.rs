@@ -116,9 +116,10 @@ pub fn detect_text(sample: &str) -> Kind {
         {
             mdi_proxy += 2;
         }
-        if lower.starts_with("testing url :") || is_mde_method_line(&lower) {
-            mde += 5;
-        } else if lower.contains("proxy settings") && line.starts_with("####") {
+        if lower.starts_with("testing url :")
+            || is_mde_method_line(&lower)
+            || (lower.contains("proxy settings") && line.starts_with("####"))
+        {
             mde += 5;
         }
         if lower.contains("set-mdiconfiguration -mode")

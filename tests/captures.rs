@@ -148,7 +148,7 @@ fn netsh_unknown_language_is_read_by_shape_and_says_so() {
     assert_eq!(d["line"], 3);
 }
 
-fn section<'a>(v: &'a Value, i: usize) -> &'a Value {
+fn section(v: &Value, i: usize) -> &Value {
     &v["sections"][i]
 }
 

@@ -131,13 +131,12 @@ mod tests {
         assert_eq!(
             got,
             [
-                (1, 1, None),
                 (3, 6, Some(Kind::RegQuery)),
                 (8, 12, Some(Kind::NetshWinhttp)),
                 (14, 17, Some(Kind::ProbeCapture)),
             ]
         );
-        let text = section_text(t, &spans[2]);
+        let text = section_text(t, &spans[1]);
         assert_eq!(text::lines(&text).count(), 12);
         // The console banner before the first prompt makes no section.
         let (spans, _) = split("Microsoft Windows [Version 10.0.17763.5820]\nC:\\>whoami\nx\\y\n");
