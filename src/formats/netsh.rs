@@ -183,12 +183,17 @@ pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
             v.shown = true;
             continue;
         }
-        if lower.contains("(5)") && (lower.contains("proxy") || lower.contains("access")) {
+        if lower.contains("(5)")
+            && (lower.contains("proxy") || lower.contains("access") || lower.contains("拒绝访问"))
+        {
             any_denied = true;
             if lower.contains("access is denied") {
                 set_lang(&mut out.language, "en");
             } else if lower.contains("zugriff verweigert") {
                 set_lang(&mut out.language, "de");
+            } else if lower.contains("拒绝访问") {
+                // `写入代理服务器设置时出错。(5) 拒绝访问。` (a real zh-CN capture).
+                set_lang(&mut out.language, "zh-CN");
             }
             let v = view(&mut out.views, n, pending_source);
             if !v.shown {
@@ -499,6 +504,36 @@ mod tests {
         assert!(!c.winhttp.shown);
         assert_eq!(c.views[0].source, Some(WinHttpSource::ImportIe));
         assert_eq!(c.views[0].line, 2);
+    }
+
+    #[test]
+    fn chinese_access_denied_then_direct() {
+        let t = "C:\\>netsh winhttp import proxy source=ie\n写入代理服务器设置时出错。(5) 拒绝访问。\n\n\n当前的 WinHTTP 代理服务器设置:\n\n    直接访问(没有代理服务器)。\n";
+        let (c, d) = parse(t, "");
+        assert!(d.is_empty(), "{d:?}");
+        assert!(c.winhttp.access_denied && c.winhttp.direct);
+        assert_eq!(c.language.as_deref(), Some("zh-CN"));
+        assert_eq!(c.layout, Some(NetshLayout::Known));
+    }
+
+    #[test]
+    fn unknown_language_direct_line_after_a_header_is_guessed() {
+        // Placeholder words, not a translation: only the shape is real.
+        let t = "\nXxxxx WinHTTP xxxxx:\n\n    Xxxxx xxxxx (xxxx xxxxx).\n";
+        let (c, d) = parse(t, "");
+        assert!(c.winhttp.direct && c.winhttp.shown);
+        assert_eq!(c.layout, Some(NetshLayout::Guessed));
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].code, d[0].line), ("guessed-layout", 2));
+    }
+
+    #[test]
+    fn fallback_does_not_take_prose_for_a_proxy() {
+        assert!(looks_like_proxy("http=proxy:8080;https=proxy:8443"));
+        assert!(looks_like_proxy("10.0.0.1:3128"));
+        assert!(!looks_like_proxy("see attached file"));
+        assert!(!looks_like_proxy("proxy.contoso.com"));
+        assert!(!looks_like_proxy("C:8080x"));
     }
 
     #[test]
