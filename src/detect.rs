@@ -248,7 +248,7 @@ const FRAGMENT_SIGNATURES: [&str; 8] = [
 /// A console prompt and the command typed after it: `C:\Windows\system32>reg query …`,
 /// `PS C:\> netsh …`, `PS HKCU:\> …`, or a bare `PS> …`. `None` when the line is no prompt.
 pub fn prompt_command(line: &str) -> Option<&str> {
-    let s = line.trim_start();
+    let s = line.trim_start_matches('\u{feff}').trim_start();
     if let Some(rest) = s.strip_prefix("PS>") {
         return Some(rest.trim());
     }
@@ -462,6 +462,84 @@ fn looks_like_log_line(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompts_and_their_commands() {
+        assert_eq!(
+            prompt_command("C:\\Windows\\system32>reg query HKU"),
+            Some("reg query HKU")
+        );
+        assert_eq!(
+            prompt_command("\u{feff}PS C:\\Users\\me> netsh winhttp show proxy"),
+            Some("netsh winhttp show proxy")
+        );
+        assert_eq!(prompt_command("PS HKCU:\\> dir"), Some("dir"));
+        assert_eq!(prompt_command("PS> whoami"), Some("whoami"));
+        assert_eq!(prompt_command("HKEY_USERS\\S-1-5-18\\Software"), None);
+        assert_eq!(
+            prompt_command("    Proxy Server(s) :  http=proxy:8080"),
+            None
+        );
+        assert_eq!(prompt_command("https://host/path>x"), None);
+        assert_eq!(
+            command_kind("netsh winhttp show proxy"),
+            Some(Kind::NetshWinhttp)
+        );
+        assert_eq!(
+            command_kind("curl.exe -i https://x"),
+            Some(Kind::ProbeCapture)
+        );
+        assert_eq!(
+            command_kind("Get-MDISensorProxyConfiguration"),
+            Some(Kind::MdiProxyConfig)
+        );
+        assert_eq!(command_kind("echo %errorlevel%"), None);
+    }
+
+    #[test]
+    fn several_kinds_of_commands_make_a_console_session() {
+        let s = "C:\\>reg query HKCU\\x\n\nHKEY_CURRENT_USER\\x\n    A    REG_SZ    b\n\nC:\\>netsh winhttp show proxy\n\nCurrent WinHTTP proxy settings:\n\n    Direct access (no proxy server).\n";
+        assert_eq!(detect_text(s), Kind::ConsoleSession);
+        // One command (and an echo) stays its own kind.
+        let one = "C:\\>netsh winhttp show proxy\n\nCurrent WinHTTP proxy settings:\n\n    Direct access (no proxy server).\nC:\\>echo %errorlevel%\n0\n";
+        assert_eq!(detect_text(one), Kind::NetshWinhttp);
+    }
+
+    #[test]
+    fn tool_outputs_and_fragments() {
+        assert_eq!(detect_text("IsProxyEnabled               : True\nIsAuthenticationProxyEnabled : False\nUrl                          : http://p:8080\n"), Kind::MdiProxyConfig);
+        assert_eq!(
+            detect_text("PS C:\\> Test-MDISensorApiConnection\nTrue\n"),
+            Kind::MdiApiTest
+        );
+        assert_eq!(
+            detect_text("Testing URL : https://x/y\n1 - Default proxy: Succeeded (200)\n"),
+            Kind::MdeAnalyzer
+        );
+        assert_eq!(
+            detect_text("{\"Domain\":\"c\",\"DomainControllers\":[{\"RootCertificates\":true}]}"),
+            Kind::MdiReadiness
+        );
+        assert_eq!(
+            detect_text(
+                "[{\"Configuration\":\"NTLMAuditing\",\"Mode\":\"Domain\",\"Status\":true}]"
+            ),
+            Kind::MdiConfigReport
+        );
+        assert_eq!(
+            detect_text(
+                "ValidateCreateSensorAsync returned [validateCreateSensorResult=LicenseInvalid]]\n"
+            ),
+            Kind::SensorLog
+        );
+        // A probe answer stays a probe answer.
+        assert_eq!(
+            detect_text("Invoke-WebRequest : Unable to connect to the remote server\n"),
+            Kind::ProbeCapture
+        );
+        assert!(is_winhttp_header("当前的 WinHTTP 代理服务器设置:"));
+        assert!(!is_winhttp_header("C:\\>netsh winhttp show proxy:"));
+    }
 
     #[test]
     fn reg_export_by_header_even_with_leading_blanks() {

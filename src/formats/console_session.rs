@@ -120,6 +120,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_prompt_on_every_line_is_capped() {
+        let t = "C:\\>whoami\n".repeat(5000);
+        let (spans, d) = split(&t);
+        assert_eq!(spans.len(), MAX_SECTIONS);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "sections-capped");
+        assert_eq!(spans.last().map(|s| s.last_line), Some(5000));
+    }
+
+    #[test]
     fn cmd_and_powershell_prompts_split_and_keep_line_numbers() {
         let t = "Microsoft Windows [Version 10.0.17763.5820]\n\nC:\\Windows\\system32>reg query \"HKU\\S-1-5-18\\x\" /v DefaultConnectionSettings\n\nHKEY_USERS\\S-1-5-18\\x\n    DefaultConnectionSettings    REG_BINARY    4600\n\nC:\\Windows\\system32>netsh winhttp show proxy\n\nCurrent WinHTTP proxy settings:\n\n    Direct access (no proxy server).\n\nPS C:\\> Invoke-WebRequest https://x/tri/sensor/api/ping\n{\n  \"metadata\": {},\n}\nPS>\n";
         let (spans, d) = split(t);
