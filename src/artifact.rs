@@ -59,6 +59,43 @@ pub struct Section {
     pub content: Content,
 }
 
+/// One piece of parsed content and the command that printed it: the whole file for most kinds,
+/// one per section for a console session (so evidence can be attributed by its own command).
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub kind: Kind,
+    /// The typed command (sections of a console session only).
+    pub command: Option<&'a str>,
+    /// First line of the part in the file (1 for a whole file).
+    pub first_line: u64,
+    pub content: &'a Content,
+}
+
+impl Artifact {
+    /// The content as evidence sees it: a console session's sections one by one, any other
+    /// kind as one part.
+    pub fn parts(&self) -> Vec<Part<'_>> {
+        match &self.content {
+            Content::ConsoleSession(session) => session
+                .sections
+                .iter()
+                .map(|s| Part {
+                    kind: s.kind,
+                    command: s.command.as_deref(),
+                    first_line: s.first_line,
+                    content: &s.content,
+                })
+                .collect(),
+            content => vec![Part {
+                kind: self.kind,
+                command: None,
+                first_line: 1,
+                content,
+            }],
+        }
+    }
+}
+
 /// One parsed upload with the fields every kind shares.
 #[derive(Debug, Clone, Serialize)]
 pub struct Artifact {
@@ -450,5 +487,32 @@ pub fn parse_bytes(name: &str, bytes: &[u8], scope: Scope) -> Artifact {
             diagnostics: vec![Diagnostic::error(1, 1, "read-failed", e.to_string())],
             content: Content::None {},
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_a_console_session_are_its_sections() {
+        let text = "C:\\>netsh winhttp show proxy\r\n\r\nCurrent WinHTTP proxy settings:\r\n\r\n    Direct access (no proxy server).\r\n\r\nC:\\>Test-MDISensorApiConnection\r\nTrue\r\n";
+        let a = parse_bytes("paste.txt", text.as_bytes(), Scope::Full);
+        assert_eq!(a.kind, Kind::ConsoleSession);
+        let parts = a.parts();
+        let got: Vec<_> = parts
+            .iter()
+            .map(|p| (p.kind, p.command, p.first_line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::NetshWinhttp, Some("netsh winhttp show proxy"), 1),
+                (Kind::MdiApiTest, Some("Test-MDISensorApiConnection"), 7),
+            ]
+        );
+        assert!(matches!(parts[1].content, Content::MdiApiTest(t) if t.result == Some(true)));
+        let single = parse_bytes("n.txt", b"Current WinHTTP proxy settings:\r\n", Scope::Full);
+        assert_eq!(single.parts().len(), 1);
     }
 }

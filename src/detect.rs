@@ -198,6 +198,10 @@ pub fn detect_text(sample: &str) -> Kind {
     if json_start.starts_with('[') && looks_like_config_report_json(sample) || config_report {
         return Kind::MdiConfigReport;
     }
+    // Test-MdiReadiness's HTML report links every check to aka.ms/mdi/<Name>.
+    if json_start.starts_with('<') && sample.contains("aka.ms/mdi/") {
+        return Kind::MdiReadiness;
+    }
     if json_like && looks_like_sensor_config(sample) {
         return Kind::SensorConfig;
     }

@@ -218,6 +218,19 @@ pub const DIGICERT_GLOBAL_ROOT_CA: &str = "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5
 pub fn parse_readiness(text: &str) -> (MdiReadiness, Vec<Diagnostic>) {
     let mut out = MdiReadiness::default();
     let mut diags = Vec::new();
+    if text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('<')
+    {
+        diags.push(Diagnostic::warning(
+            1,
+            1,
+            "partly-understood",
+            "the HTML report of Test-MdiReadiness: only its JSON twin (mdi-<domain>.json) carries the sensor version and the root certificates list; ask for that file",
+        ));
+        return (out, diags);
+    }
     let value: Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
         Ok(v) => v,
         Err(e) => {
@@ -371,6 +384,13 @@ mod tests {
         let (t, d) = parse_api_test("PS C:\\> Test-MDISensorApiConnection\nFalse\n");
         assert_eq!((t.result, t.line), (Some(false), Some(2)));
         assert!(d.iter().any(|d| d.code == "weak-evidence"));
+    }
+
+    #[test]
+    fn readiness_html_asks_for_the_json() {
+        let (r, d) = parse_readiness("<html><body><table><tr><th><a href='https://aka.ms/mdi/RootCertificates'>RootCertificates</a></th></tr></table></body></html>");
+        assert!(r.servers.is_empty());
+        assert_eq!(d[0].code, "partly-understood");
     }
 
     #[test]
