@@ -64,7 +64,8 @@ pub fn split(text: &str) -> (Vec<SectionSpan>, Vec<Diagnostic>) {
                 format!("more than {MAX_SECTIONS} commands (or a very long paste): the rest of the file is read as part of the last section"),
             ));
         }
-        if line.trim().is_empty() || (spans.is_empty() && powershell::is_console_banner(line)) {
+        // The banner of a new console (`Microsoft Windows [Version …]`) is nobody's output.
+        if line.trim().is_empty() || powershell::is_console_banner(line) {
             continue;
         }
         match spans.last_mut() {

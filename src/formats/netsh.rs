@@ -106,7 +106,8 @@ pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
             continue;
         }
         let lower = t.to_lowercase();
-        let known_header = netsh_messages::header_language(t);
+        let squashed = squash(t);
+        let known_header = netsh_messages::header_language(&squashed);
         if known_header.is_some() || crate::detect::is_winhttp_header(t) {
             match known_header {
                 Some(lang) => {
@@ -115,7 +116,7 @@ pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
                 }
                 None => guessed(&mut out.layout, &mut diags, n, "header"),
             }
-            let advanced = squash(t).contains("advanced") || lower.contains("erweitert");
+            let advanced = squashed.contains("advanced") || lower.contains("erweitert");
             let mut v = WinHttpView {
                 line: n,
                 source: if advanced {
@@ -131,7 +132,7 @@ pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
             out.views.push(v);
             continue;
         }
-        if let Some(lang) = netsh_messages::direct_language(t) {
+        if let Some(lang) = netsh_messages::direct_language(&squashed) {
             set_lang(&mut out.language, lang.code);
             note_layout(&mut out.layout, NetshLayout::Known);
             let v = view(&mut out.views, n, pending_source);

@@ -131,43 +131,80 @@ pub fn squash(s: &str) -> String {
         .collect()
 }
 
-/// The language whose header starts `line`.
-pub fn header_language(line: &str) -> Option<&'static NetshLanguage> {
-    let l = squash(line);
-    LANGUAGES
-        .iter()
-        .find(|lang| lang.headers.iter().any(|h| l.starts_with(&squash(h))))
+/// One message in comparison form, with the language it belongs to.
+struct Squashed {
+    text: String,
+    lang: &'static NetshLanguage,
 }
 
-/// The language whose direct-access line starts `line`.
-pub fn direct_language(line: &str) -> Option<&'static NetshLanguage> {
-    let l = squash(line);
-    LANGUAGES
+/// The tables in comparison form, built once (netsh captures can have many lines).
+struct Tables {
+    headers: Vec<Squashed>,
+    direct: Vec<Squashed>,
+    proxy_labels: Vec<Squashed>,
+    bypass_labels: Vec<Squashed>,
+    none_words: Vec<String>,
+}
+
+static TABLES: std::sync::LazyLock<Tables> = std::sync::LazyLock::new(|| {
+    let collect = |pick: fn(&'static NetshLanguage) -> &'static [&'static str]| {
+        LANGUAGES
+            .iter()
+            .flat_map(|lang| {
+                pick(lang).iter().map(move |m| Squashed {
+                    text: squash(m),
+                    lang,
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    Tables {
+        headers: collect(|l| l.headers),
+        direct: collect(|l| l.direct),
+        proxy_labels: collect(|l| l.proxy_labels),
+        bypass_labels: collect(|l| l.bypass_labels),
+        none_words: LANGUAGES
+            .iter()
+            .flat_map(|l| l.none_words.iter().map(|n| squash(n)))
+            .collect(),
+    }
+});
+
+/// The language whose header starts `squashed` (a line already passed through [`squash`]).
+pub fn header_language(squashed: &str) -> Option<&'static NetshLanguage> {
+    TABLES
+        .headers
         .iter()
-        .find(|lang| lang.direct.iter().any(|d| l.starts_with(&squash(d))))
+        .find(|m| squashed.starts_with(&m.text))
+        .map(|m| m.lang)
+}
+
+/// The language whose direct-access line starts `squashed`.
+pub fn direct_language(squashed: &str) -> Option<&'static NetshLanguage> {
+    TABLES
+        .direct
+        .iter()
+        .find(|m| squashed.starts_with(&m.text))
+        .map(|m| m.lang)
 }
 
 /// Which label a `label : value` line carries: `Some(true)` proxy, `Some(false)` bypass.
 pub fn label_role(label: &str) -> Option<(bool, &'static NetshLanguage)> {
     let l = squash(label);
-    LANGUAGES.iter().find_map(|lang| {
-        if lang.proxy_labels.iter().any(|p| squash(p) == l) {
-            Some((true, lang))
-        } else if lang.bypass_labels.iter().any(|b| squash(b) == l) {
-            Some((false, lang))
-        } else {
-            None
-        }
-    })
+    if let Some(m) = TABLES.proxy_labels.iter().find(|m| m.text == l) {
+        return Some((true, m.lang));
+    }
+    TABLES
+        .bypass_labels
+        .iter()
+        .find(|m| m.text == l)
+        .map(|m| (false, m.lang))
 }
 
 /// True when `value` is one of the "no list" words of any language (or empty).
 pub fn is_none_word(value: &str) -> bool {
     let v = squash(value);
-    v.is_empty()
-        || LANGUAGES
-            .iter()
-            .any(|lang| lang.none_words.iter().any(|n| squash(n) == v))
+    v.is_empty() || TABLES.none_words.contains(&v)
 }
 
 #[cfg(test)]
