@@ -228,6 +228,8 @@ pub fn detect_text(sample: &str) -> Kind {
     .max_by_key(|(s, _)| *s);
     match best {
         Some((s, k)) if s >= 2 => k,
+        // One typed command whose output nothing else recognised: the command says the kind.
+        _ if prompt_kinds.len() == 1 => prompt_kinds.first().copied().unwrap_or(Kind::Unknown),
         _ if probe => Kind::ProbeCapture,
         // Log lines pasted into a ticket without their timestamps.
         _ if fragment_hits > 0 => Kind::SensorLog,

@@ -40,9 +40,20 @@ pub fn parse_proxy_config(text: &str) -> (MdiProxyConfig, Vec<Diagnostic>) {
     let mut out = MdiProxyConfig::default();
     let mut diags = Vec::new();
     let mut in_password = false;
+    let mut command_line = None;
     for (n, raw) in text::lines(text.trim_start_matches('\u{feff}')) {
         let t = raw.trim();
-        if t.is_empty() || powershell::strip_prompt(raw).is_some() {
+        if let Some(cmd) = powershell::strip_prompt(raw) {
+            if cmd
+                .to_ascii_lowercase()
+                .contains("get-mdisensorproxyconfiguration")
+            {
+                command_line = Some(n);
+            }
+            in_password = false;
+            continue;
+        }
+        if t.is_empty() {
             in_password = false;
             continue;
         }
@@ -86,7 +97,14 @@ pub fn parse_proxy_config(text: &str) -> (MdiProxyConfig, Vec<Diagnostic>) {
         }
         out.line.get_or_insert(n);
     }
-    if out.line.is_none() {
+    if let (None, Some(n)) = (out.line, command_line) {
+        diags.push(Diagnostic::info(
+            n,
+            1,
+            "empty-output",
+            "Get-MDISensorProxyConfiguration printed nothing: no sensor-level proxy is configured, or SensorConfiguration.json could not be read",
+        ));
+    } else if out.line.is_none() {
         diags.push(Diagnostic::warning(
             1,
             1,
@@ -377,6 +395,13 @@ mod tests {
         assert!(c.password_set);
         let json = serde_json::to_string(&c).unwrap_or_default();
         assert!(!json.contains("PgYTSj0"));
+    }
+
+    #[test]
+    fn proxy_config_that_printed_nothing() {
+        let (c, d) = parse_proxy_config("PS C:\\> Get-MDISensorProxyConfiguration\nPS C:\\>\n");
+        assert_eq!(c.line, None);
+        assert_eq!((d[0].code, d[0].line), ("empty-output", 1));
     }
 
     #[test]
