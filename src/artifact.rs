@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::detect::{self, Kind};
 use crate::diag::Diagnostic;
 use crate::formats::{
-    netsh, probe_capture, reg_compare, reg_export, reg_query, sensor_config, sensor_log,
+    console_session, mde_analyzer, mdi_tools, netsh, probe_capture, reg_compare, reg_export,
+    reg_query, sensor_config, sensor_log,
 };
 use crate::text::{self, LegacyHint, TextEncoding, TextReader};
 
@@ -28,8 +29,71 @@ pub enum Content {
     SensorLog(sensor_log::SensorLog),
     SensorConfig(sensor_config::SensorConfig),
     ProbeCapture(probe_capture::ProbeCapture),
+    ConsoleSession(Box<ConsoleSession>),
+    MdiProxyConfig(mdi_tools::MdiProxyConfig),
+    MdiApiTest(mdi_tools::MdiApiTest),
+    MdeAnalyzer(Box<mde_analyzer::MdeAnalyzer>),
+    MdiReadiness(mdi_tools::MdiReadiness),
+    MdiConfigReport(mdi_tools::MdiConfigReport),
     /// A binary hive or an unknown file: nothing but the shared fields.
     None {},
+}
+
+/// A console session split at its prompt lines (kind `console-session`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsoleSession {
+    pub sections: Vec<Section>,
+}
+
+/// One command of a console session and its output, parsed as its own kind. Line numbers
+/// (here and inside `content`) are the file's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub kind: Kind,
+    pub first_line: u64,
+    pub last_line: u64,
+    /// The command typed after the prompt (null for text before the first prompt): the
+    /// section is attributed by it.
+    pub command: Option<String>,
+    #[serde(flatten)]
+    pub content: Content,
+}
+
+/// One piece of parsed content and the command that printed it: the whole file for most kinds,
+/// one per section for a console session (so evidence can be attributed by its own command).
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub kind: Kind,
+    /// The typed command (sections of a console session only).
+    pub command: Option<&'a str>,
+    /// First line of the part in the file (1 for a whole file).
+    pub first_line: u64,
+    pub content: &'a Content,
+}
+
+impl Artifact {
+    /// The content as evidence sees it: a console session's sections one by one, any other
+    /// kind as one part.
+    pub fn parts(&self) -> Vec<Part<'_>> {
+        match &self.content {
+            Content::ConsoleSession(session) => session
+                .sections
+                .iter()
+                .map(|s| Part {
+                    kind: s.kind,
+                    command: s.command.as_deref(),
+                    first_line: s.first_line,
+                    content: &s.content,
+                })
+                .collect(),
+            content => vec![Part {
+                kind: self.kind,
+                command: None,
+                first_line: 1,
+                content,
+            }],
+        }
+    }
 }
 
 /// One parsed upload with the fields every kind shares.
@@ -185,32 +249,10 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
         _ => {
             let whole = read_whole_text(stream, encoding)?;
             diagnostics.extend(whole.diagnostics);
-            let t = whole.text.as_str();
-            match kind {
-                Kind::RegCompare => wrap(
-                    reg_compare::parse(t, name),
-                    &mut diagnostics,
-                    Content::RegCompare,
-                ),
-                Kind::RegQuery => wrap(
-                    reg_query::parse(t, name),
-                    &mut diagnostics,
-                    Content::RegQuery,
-                ),
-                Kind::NetshWinhttp => wrap(netsh::parse(t, name), &mut diagnostics, Content::Netsh),
-                Kind::SensorConfig => wrap(
-                    sensor_config::parse(t, name),
-                    &mut diagnostics,
-                    Content::SensorConfig,
-                ),
-                _ => wrap(
-                    probe_capture::parse(t, name),
-                    &mut diagnostics,
-                    Content::ProbeCapture,
-                ),
-            }
+            parse_text(kind, whole.text.as_str(), name, &mut diagnostics)
         }
     };
+    note_partly_understood(&mut diagnostics);
     Ok(Artifact {
         schema_version: crate::SCHEMA_VERSION,
         file: name.to_string(),
@@ -223,6 +265,144 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
         diagnostics,
         content,
     })
+}
+
+/// Parses decoded text of a kind read whole (every kind but exports, logs and hives, which
+/// stream; a log is read from the text here too, for sections of a console session).
+fn parse_text(kind: Kind, t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>) -> Content {
+    match kind {
+        Kind::RegCompare => wrap(
+            reg_compare::parse(t, name),
+            diagnostics,
+            Content::RegCompare,
+        ),
+        Kind::RegQuery => wrap(reg_query::parse(t, name), diagnostics, Content::RegQuery),
+        Kind::NetshWinhttp => wrap(netsh::parse(t, name), diagnostics, Content::Netsh),
+        Kind::SensorConfig => wrap(
+            sensor_config::parse(t, name),
+            diagnostics,
+            Content::SensorConfig,
+        ),
+        Kind::SensorLog => match TextReader::with_detector(t.as_bytes(), |_, _| TextEncoding::Utf8)
+        {
+            Ok(reader) => wrap(sensor_log::parse(reader), diagnostics, Content::SensorLog),
+            Err(e) => {
+                diagnostics.push(Diagnostic::error(1, 1, "read-failed", e.to_string()));
+                Content::None {}
+            }
+        },
+        Kind::ConsoleSession => console(t, name, diagnostics),
+        Kind::MdiProxyConfig => wrap(
+            mdi_tools::parse_proxy_config(t),
+            diagnostics,
+            Content::MdiProxyConfig,
+        ),
+        Kind::MdiApiTest => wrap(
+            mdi_tools::parse_api_test(t),
+            diagnostics,
+            Content::MdiApiTest,
+        ),
+        Kind::MdeAnalyzer => wrap(mde_analyzer::parse(t), diagnostics, |a| {
+            Content::MdeAnalyzer(Box::new(a))
+        }),
+        Kind::MdiReadiness => wrap(
+            mdi_tools::parse_readiness(t),
+            diagnostics,
+            Content::MdiReadiness,
+        ),
+        Kind::MdiConfigReport => wrap(
+            mdi_tools::parse_config_report(t),
+            diagnostics,
+            Content::MdiConfigReport,
+        ),
+        Kind::Unknown | Kind::Hive => Content::None {},
+        Kind::ProbeCapture | Kind::RegExport => wrap(
+            probe_capture::parse(t, name),
+            diagnostics,
+            Content::ProbeCapture,
+        ),
+    }
+}
+
+/// Splits a console session and parses every section as its own kind.
+fn console(t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>) -> Content {
+    let (spans, diags) = console_session::split(t);
+    diagnostics.extend(diags);
+    let mut sections = Vec::with_capacity(spans.len());
+    for span in &spans {
+        let kind = console_session::section_kind(t, span);
+        let text = console_session::section_text(t, span);
+        let content = match kind {
+            Kind::Unknown | Kind::Hive | Kind::ConsoleSession | Kind::RegExport => {
+                if span.command.is_some() || span.last_line > span.first_line {
+                    diagnostics.push(Diagnostic::info(
+                        span.first_line,
+                        1,
+                        "not-understood",
+                        format!(
+                            "lines {}-{}{}: output of no known kind; not used",
+                            span.first_line,
+                            span.last_line,
+                            span.command
+                                .as_deref()
+                                .map(|c| format!(" (`{}`)", c.chars().take(80).collect::<String>()))
+                                .unwrap_or_default()
+                        ),
+                    ));
+                }
+                Content::None {}
+            }
+            k => {
+                // Diagnostics a parser places before the section (its "line 1") belong to the
+                // section's first line.
+                let mut own = Vec::new();
+                let content = parse_text(k, &text, name, &mut own);
+                for mut d in own {
+                    if d.line < span.first_line {
+                        d.line = span.first_line;
+                    }
+                    diagnostics.push(d);
+                }
+                content
+            }
+        };
+        let kind = match content {
+            Content::None {} => Kind::Unknown,
+            _ => kind,
+        };
+        sections.push(Section {
+            kind,
+            first_line: span.first_line,
+            last_line: span.last_line,
+            command: span.command.clone(),
+            content,
+        });
+    }
+    Content::ConsoleSession(Box::new(ConsoleSession { sections }))
+}
+
+/// Diagnostic codes that mean "this line was not understood".
+const NOT_UNDERSTOOD_LINE: [&str; 1] = ["unrecognised-line"];
+
+/// Adds one `partly-understood` warning when a parser skipped lines it did not understand,
+/// so that no file is silently half-read.
+fn note_partly_understood(diagnostics: &mut Vec<Diagnostic>) {
+    let skipped: Vec<u64> = diagnostics
+        .iter()
+        .filter(|d| NOT_UNDERSTOOD_LINE.contains(&d.code))
+        .map(|d| d.line)
+        .collect();
+    if let Some(first) = skipped.first() {
+        diagnostics.push(Diagnostic::warning(
+            *first,
+            1,
+            "partly-understood",
+            format!(
+                "{} line(s) were not understood and not used (first at line {first})",
+                skipped.len()
+            ),
+        ));
+    }
 }
 
 /// A whole capture decoded to text, its lines capped at [`text::DEFAULT_MAX_LINE`] and its
@@ -277,9 +457,9 @@ fn unknown_content(prefix: &[u8]) -> Diagnostic {
     Diagnostic::warning(
         1,
         1,
-        "unknown-content",
+        "not-understood",
         format!(
-            "{what} not recognised as a .reg export, console capture, sensor log or configuration (starts with {}); ignored",
+            "{what} not recognised as a .reg export, console capture, sensor log, configuration or MDI/MDE tool output (starts with {}); ignored",
             head.join(" ")
         ),
     )
@@ -307,5 +487,32 @@ pub fn parse_bytes(name: &str, bytes: &[u8], scope: Scope) -> Artifact {
             diagnostics: vec![Diagnostic::error(1, 1, "read-failed", e.to_string())],
             content: Content::None {},
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_a_console_session_are_its_sections() {
+        let text = "C:\\>netsh winhttp show proxy\r\n\r\nCurrent WinHTTP proxy settings:\r\n\r\n    Direct access (no proxy server).\r\n\r\nC:\\>Test-MDISensorApiConnection\r\nTrue\r\n";
+        let a = parse_bytes("paste.txt", text.as_bytes(), Scope::Full);
+        assert_eq!(a.kind, Kind::ConsoleSession);
+        let parts = a.parts();
+        let got: Vec<_> = parts
+            .iter()
+            .map(|p| (p.kind, p.command, p.first_line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::NetshWinhttp, Some("netsh winhttp show proxy"), 1),
+                (Kind::MdiApiTest, Some("Test-MDISensorApiConnection"), 7),
+            ]
+        );
+        assert!(matches!(parts[1].content, Content::MdiApiTest(t) if t.result == Some(true)));
+        let single = parse_bytes("n.txt", b"Current WinHTTP proxy settings:\r\n", Scope::Full);
+        assert_eq!(single.parts().len(), 1);
     }
 }

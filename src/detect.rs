@@ -16,6 +16,18 @@ pub enum Kind {
     SensorConfig,
     /// A captured `Invoke-WebRequest` / `curl` / browser answer of the 503 test.
     ProbeCapture,
+    /// Several console commands pasted as one file, split at their prompt lines.
+    ConsoleSession,
+    /// `Get-MDISensorProxyConfiguration` output (the sensor-level proxy).
+    MdiProxyConfig,
+    /// `Test-MDISensorApiConnection` output (`True` / `False`).
+    MdiApiTest,
+    /// Defender for Endpoint client analyzer results (`Testing URL :` blocks, PROXY SETTINGS).
+    MdeAnalyzer,
+    /// `Test-MdiReadiness.ps1` JSON report (`mdi-<domain>.json`).
+    MdiReadiness,
+    /// `New-MDIConfigurationReport` output: auditing configuration, not proxy evidence.
+    MdiConfigReport,
     Hive,
     Unknown,
 }
@@ -30,6 +42,12 @@ impl Kind {
             Kind::SensorLog => "sensor-log",
             Kind::SensorConfig => "sensor-config",
             Kind::ProbeCapture => "probe-capture",
+            Kind::ConsoleSession => "console-session",
+            Kind::MdiProxyConfig => "mdi-proxy-config",
+            Kind::MdiApiTest => "mdi-api-test",
+            Kind::MdeAnalyzer => "mde-analyzer",
+            Kind::MdiReadiness => "mdi-readiness",
+            Kind::MdiConfigReport => "mdi-config-report",
             Kind::Hive => "hive",
             Kind::Unknown => "unknown",
         }
@@ -49,6 +67,13 @@ pub fn detect_text(sample: &str) -> Kind {
     let mut score_netsh = 0;
     let mut score_log = 0;
     let mut probe = false;
+    let mut mdi_proxy = 0;
+    let mut mde = 0;
+    let mut api_test_command = false;
+    let mut lone_boolean = false;
+    let mut config_report = false;
+    let mut fragment_hits = 0;
+    let mut prompt_kinds: Vec<Kind> = Vec::new();
     let mut first_meaningful: Option<&str> = None;
     let trimmed_start = sample.trim_start_matches('\u{feff}');
     let json_like = trimmed_start.trim_start().starts_with('{');
@@ -70,6 +95,44 @@ pub fn detect_text(sample: &str) -> Kind {
         lower.push_str(line);
         lower.make_ascii_lowercase();
         let signals = signals_in(lower.as_bytes());
+        if let Some(cmd) = prompt_command(raw) {
+            if let Some(k) = command_kind(cmd) {
+                if !prompt_kinds.contains(&k) {
+                    prompt_kinds.push(k);
+                }
+            }
+        }
+        if lower.contains("test-mdisensorapiconnection") {
+            api_test_command = true;
+        }
+        if lower == "true" || lower == "false" {
+            lone_boolean = true;
+        }
+        if lower.starts_with("isauthenticationproxyenabled") && line.contains(':') {
+            mdi_proxy += 5;
+        } else if (lower.starts_with("isproxyenabled")
+            || lower.starts_with("encrypteduserpassworddata"))
+            && line.contains(" : ")
+        {
+            mdi_proxy += 2;
+        }
+        if lower.starts_with("testing url :")
+            || is_mde_method_line(&lower)
+            || (lower.contains("proxy settings") && line.starts_with("####"))
+        {
+            mde += 5;
+        }
+        if lower.contains("set-mdiconfiguration -mode")
+            || lower.contains("mdi-configuration-report-")
+        {
+            config_report = true;
+        }
+        if FRAGMENT_SIGNATURES.iter().any(|f| lower.contains(f)) {
+            fragment_hits += 1;
+        }
+        if is_winhttp_header(line) {
+            score_netsh += 5;
+        }
         if line.starts_with('[')
             && line.contains(']')
             && upper_starts_with_hkey(line.get(1..).unwrap_or(""))
@@ -128,8 +191,31 @@ pub fn detect_text(sample: &str) -> Kind {
             probe = true;
         }
     }
+    let json_start = trimmed_start.trim_start();
+    if (json_like || json_start.starts_with('[')) && looks_like_mdi_readiness(sample) {
+        return Kind::MdiReadiness;
+    }
+    if json_start.starts_with('[') && looks_like_config_report_json(sample) || config_report {
+        return Kind::MdiConfigReport;
+    }
+    // Test-MdiReadiness's HTML report links every check to aka.ms/mdi/<Name>.
+    if json_start.starts_with('<') && sample.contains("aka.ms/mdi/") {
+        return Kind::MdiReadiness;
+    }
     if json_like && looks_like_sensor_config(sample) {
         return Kind::SensorConfig;
+    }
+    if prompt_kinds.len() >= 2 {
+        return Kind::ConsoleSession;
+    }
+    if mde >= 5 {
+        return Kind::MdeAnalyzer;
+    }
+    if mdi_proxy >= 5 {
+        return Kind::MdiProxyConfig;
+    }
+    if api_test_command && lone_boolean {
+        return Kind::MdiApiTest;
     }
     let best = [
         (score_compare, Kind::RegCompare),
@@ -142,9 +228,122 @@ pub fn detect_text(sample: &str) -> Kind {
     .max_by_key(|(s, _)| *s);
     match best {
         Some((s, k)) if s >= 2 => k,
+        // One typed command whose output nothing else recognised: the command says the kind.
+        _ if prompt_kinds.len() == 1 => prompt_kinds.first().copied().unwrap_or(Kind::Unknown),
         _ if probe => Kind::ProbeCapture,
+        // Log lines pasted into a ticket without their timestamps.
+        _ if fragment_hits > 0 => Kind::SensorLog,
         _ => Kind::Unknown,
     }
+}
+
+/// Messages of sensor, updater and deployment logs that identify a pasted fragment even
+/// without the line's timestamp (lowercased). Sources: the MDI known-issues page (proxy
+/// authentication as licensing error, connection errors) and .NET's WebException texts.
+const FRAGMENT_SIGNATURES: [&str; 8] = [
+    "licenseinvalid",
+    "(407) proxy authentication required",
+    "unable to connect to the remote server",
+    "applyinternal failed two way ssl connection",
+    "validatecreatesensorasync",
+    "the remote name could not be resolved",
+    "could not establish trust relationship for the ssl/tls",
+    "communicationwebclient",
+];
+
+/// A console prompt and the command typed after it: `C:\Windows\system32>reg query …`,
+/// `PS C:\> netsh …`, `PS HKCU:\> …`, or a bare `PS> …`. `None` when the line is no prompt.
+pub fn prompt_command(line: &str) -> Option<&str> {
+    let s = line.trim_start_matches('\u{feff}').trim_start();
+    if let Some(rest) = s.strip_prefix("PS>") {
+        return Some(rest.trim());
+    }
+    let s = s.strip_prefix("PS ").unwrap_or(s);
+    let colon = s.find(":\\")?;
+    let drive = s.get(..colon)?;
+    if drive.is_empty() || drive.len() > 8 || !drive.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let gt = s.find('>')?;
+    let path = s.get(..gt)?;
+    if gt < colon || path.contains('"') || path.contains('|') || path.contains('<') {
+        return None;
+    }
+    Some(s.get(gt + 1..)?.trim())
+}
+
+/// The kind of output a typed command prints, for the commands customers run for us.
+pub fn command_kind(command: &str) -> Option<Kind> {
+    let lower = command.to_ascii_lowercase();
+    let has = |p: &str| lower.contains(p);
+    if has("reg compare") || has("reg.exe compare") {
+        Some(Kind::RegCompare)
+    } else if has("reg query") || has("reg.exe query") || has("get-itemproperty") {
+        Some(Kind::RegQuery)
+    } else if has("netsh") && has("winhttp") || has("get-winhttpproxy") {
+        Some(Kind::NetshWinhttp)
+    } else if has("get-mdisensorproxyconfiguration") {
+        Some(Kind::MdiProxyConfig)
+    } else if has("test-mdisensorapiconnection") {
+        Some(Kind::MdiApiTest)
+    } else if has("new-mdiconfigurationreport") {
+        Some(Kind::MdiConfigReport)
+    } else if has("invoke-webrequest")
+        || has("invoke-restmethod")
+        || lower.starts_with("iwr ")
+        || lower.starts_with("curl")
+        || has("curl.exe")
+    {
+        Some(Kind::ProbeCapture)
+    } else if (has("get-content")
+        || lower.starts_with("type ")
+        || has("select-string")
+        || has("findstr"))
+        && has(".log")
+    {
+        Some(Kind::SensorLog)
+    } else {
+        None
+    }
+}
+
+/// A header line of `netsh winhttp show proxy` in any language: WinHTTP stays untranslated
+/// and the header ends with a colon (`Current WinHTTP proxy settings:`, `当前的 WinHTTP 代理服务器设置:`).
+pub fn is_winhttp_header(line: &str) -> bool {
+    let t = line.trim();
+    t.chars().count() <= 80
+        && (t.ends_with(':') || t.ends_with('：'))
+        && t.to_ascii_lowercase().contains("winhttp")
+        && !t.contains('\\')
+        && !t.contains('=')
+        && !t.contains('>')
+}
+
+/// `1 - Default proxy: Succeeded (200)` and the other numbered MDE analyzer method lines.
+fn is_mde_method_line(lower: &str) -> bool {
+    let rest = lower.trim_start();
+    let rest = rest
+        .strip_prefix(|c: char| c.is_ascii_digit())
+        .unwrap_or("");
+    let rest = rest.strip_prefix(".1").unwrap_or(rest);
+    rest.starts_with(" - default proxy")
+        || rest.starts_with(" - proxy auto discovery")
+        || rest.starts_with(" - proxy disabled")
+        || rest.starts_with(" - named proxy")
+        || rest.starts_with(" - command line proxy")
+}
+
+/// `Test-MdiReadiness.ps1` JSON: domain controllers with their root certificate checks.
+fn looks_like_mdi_readiness(sample: &str) -> bool {
+    sample.contains("\"DomainControllers\"")
+        && (sample.contains("\"RootCertificates\"") || sample.contains("\"SensorVersion\""))
+}
+
+/// `New-MDIConfigurationReport` JSON: an array of `Configuration`/`Mode`/`Status` items.
+fn looks_like_config_report_json(sample: &str) -> bool {
+    sample.contains("\"Configuration\"")
+        && sample.contains("\"Mode\"")
+        && sample.contains("\"Status\"")
 }
 
 /// SensorConfiguration.json (or `Get-MDISensorProxyConfiguration | ConvertTo-Json`): one of
@@ -269,6 +468,84 @@ fn looks_like_log_line(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompts_and_their_commands() {
+        assert_eq!(
+            prompt_command("C:\\Windows\\system32>reg query HKU"),
+            Some("reg query HKU")
+        );
+        assert_eq!(
+            prompt_command("\u{feff}PS C:\\Users\\me> netsh winhttp show proxy"),
+            Some("netsh winhttp show proxy")
+        );
+        assert_eq!(prompt_command("PS HKCU:\\> dir"), Some("dir"));
+        assert_eq!(prompt_command("PS> whoami"), Some("whoami"));
+        assert_eq!(prompt_command("HKEY_USERS\\S-1-5-18\\Software"), None);
+        assert_eq!(
+            prompt_command("    Proxy Server(s) :  http=proxy:8080"),
+            None
+        );
+        assert_eq!(prompt_command("https://host/path>x"), None);
+        assert_eq!(
+            command_kind("netsh winhttp show proxy"),
+            Some(Kind::NetshWinhttp)
+        );
+        assert_eq!(
+            command_kind("curl.exe -i https://x"),
+            Some(Kind::ProbeCapture)
+        );
+        assert_eq!(
+            command_kind("Get-MDISensorProxyConfiguration"),
+            Some(Kind::MdiProxyConfig)
+        );
+        assert_eq!(command_kind("echo %errorlevel%"), None);
+    }
+
+    #[test]
+    fn several_kinds_of_commands_make_a_console_session() {
+        let s = "C:\\>reg query HKCU\\x\n\nHKEY_CURRENT_USER\\x\n    A    REG_SZ    b\n\nC:\\>netsh winhttp show proxy\n\nCurrent WinHTTP proxy settings:\n\n    Direct access (no proxy server).\n";
+        assert_eq!(detect_text(s), Kind::ConsoleSession);
+        // One command (and an echo) stays its own kind.
+        let one = "C:\\>netsh winhttp show proxy\n\nCurrent WinHTTP proxy settings:\n\n    Direct access (no proxy server).\nC:\\>echo %errorlevel%\n0\n";
+        assert_eq!(detect_text(one), Kind::NetshWinhttp);
+    }
+
+    #[test]
+    fn tool_outputs_and_fragments() {
+        assert_eq!(detect_text("IsProxyEnabled               : True\nIsAuthenticationProxyEnabled : False\nUrl                          : http://p:8080\n"), Kind::MdiProxyConfig);
+        assert_eq!(
+            detect_text("PS C:\\> Test-MDISensorApiConnection\nTrue\n"),
+            Kind::MdiApiTest
+        );
+        assert_eq!(
+            detect_text("Testing URL : https://x/y\n1 - Default proxy: Succeeded (200)\n"),
+            Kind::MdeAnalyzer
+        );
+        assert_eq!(
+            detect_text("{\"Domain\":\"c\",\"DomainControllers\":[{\"RootCertificates\":true}]}"),
+            Kind::MdiReadiness
+        );
+        assert_eq!(
+            detect_text(
+                "[{\"Configuration\":\"NTLMAuditing\",\"Mode\":\"Domain\",\"Status\":true}]"
+            ),
+            Kind::MdiConfigReport
+        );
+        assert_eq!(
+            detect_text(
+                "ValidateCreateSensorAsync returned [validateCreateSensorResult=LicenseInvalid]]\n"
+            ),
+            Kind::SensorLog
+        );
+        // A probe answer stays a probe answer.
+        assert_eq!(
+            detect_text("Invoke-WebRequest : Unable to connect to the remote server\n"),
+            Kind::ProbeCapture
+        );
+        assert!(is_winhttp_header("当前的 WinHTTP 代理服务器设置:"));
+        assert!(!is_winhttp_header("C:\\>netsh winhttp show proxy:"));
+    }
 
     #[test]
     fn reg_export_by_header_even_with_leading_blanks() {

@@ -4,7 +4,9 @@
 
 use std::io::{self, Read};
 
-use encoding_rs::{Decoder, Encoding, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use encoding_rs::{
+    Decoder, Encoding, BIG5, GBK, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252,
+};
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
@@ -33,6 +35,15 @@ pub enum TextEncoding {
     Cp437,
     #[serde(rename = "shift_jis")]
     ShiftJis,
+    /// Simplified Chinese console output (code page 936).
+    #[serde(rename = "gbk")]
+    Gbk,
+    /// Traditional Chinese console output (code page 950).
+    #[serde(rename = "big5")]
+    Big5,
+    /// Russian console output (OEM code page 866).
+    #[serde(rename = "cp866")]
+    Cp866,
 }
 
 impl TextEncoding {
@@ -49,6 +60,9 @@ impl TextEncoding {
             TextEncoding::Cp850 => "cp850",
             TextEncoding::Cp437 => "cp437",
             TextEncoding::ShiftJis => "shift_jis",
+            TextEncoding::Gbk => "gbk",
+            TextEncoding::Big5 => "big5",
+            TextEncoding::Cp866 => "cp866",
         }
     }
 
@@ -80,6 +94,9 @@ impl TextEncoding {
                 | TextEncoding::Cp850
                 | TextEncoding::Cp437
                 | TextEncoding::ShiftJis
+                | TextEncoding::Gbk
+                | TextEncoding::Big5
+                | TextEncoding::Cp866
         )
     }
 }
@@ -174,6 +191,12 @@ fn guess_legacy(prefix: &[u8]) -> TextEncoding {
             return TextEncoding::ShiftJis;
         }
     }
+    if let Some(chinese) = guess_chinese(sample) {
+        return chinese;
+    }
+    if looks_cyrillic_cp866(sample) {
+        return TextEncoding::Cp866;
+    }
     let score_oem = |table: &[char; 128]| -> i64 {
         score_text(sample.iter().map(|b| {
             if *b < 0x80 {
@@ -194,6 +217,85 @@ fn guess_legacy(prefix: &[u8]) -> TextEncoding {
     } else {
         TextEncoding::Windows1252
     }
+}
+
+/// Frequent Simplified Chinese characters (general text and Windows console messages).
+const COMMON_SIMPLIFIED: &str = "的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实日军者意无力它与长把机十民第公此已工使情明性知全三又关点正业外将两高间由问很最重并物手应战向头文体政美相见被利什二等产或新己制身果加西斯月话合回特代内信表化老给世位次度门任常先海通教儿原东声提立及比员解水名真论处走义各入几口认条平系气题活尔更别打女变四神总何电数安少报才结反受目太量再感建务做接必场件计管期市直德资命山金指克许统区保至队形社便空决治展马科司五基眼书非则听白却界达光放强即像难且权思王象完设式色路记南品住告类求据程北边死张该交规万取拉格望觉术领共确传师观清今切院让识候带导争运笑飞风步改收根干造言联持组每济车亲极林服快办议往元英士证近失转夫令准布始怎呢存未远叫台单影具罗字爱击流备兵连调深商算质团集百需价花党华城石级整府离况亚请技际约示复病息究线似官火断精满支视消越器容照须九增研写称企八功吗包片史委乎查轻易早曾除农找装广显吧阿李标谈吃图念六引历首医局突专费号尽另周较注语仅考落青随选列武红响虽推势参希古众构房半节土投某案黑维革划敌致陈律足态护七兴派孩验责营星够章音跟志底站严巴例防族供效续施留讲型料终答紧黄绝奇察母京段依批群项故按河米围江织害斗双境客纪采举杀攻父苏密低朝友诉止细愿千值仍男钱破网热助倒育属坐帝限船脸职速刻乐否刚威毛状率甚独球般普怕弹校苦创假久错承印晚兰试股拿脑预谁益阳若哪微尼继送急血惊伤素药适波夜省初喜卫源食险待述陆习置居劳财环排福纳欢雷警获模充负云停木游龙树疑层冷洲冲射略范竟句室异激汉村哈策演简卡罪判担州静退既衣您宗积余痛检差富灵协角占配征修皮挥胜降阶审沉坚善妈刘读啊超免压银买皇养伊怀执副乱抗犯追帮宣佛岁航优怪香著田铁控税左右份穿艺背阵草脚概恶块顿敢守酒岛托央户烈洋哥索胡款靠评版宝座释景顾弟登货互付伯慢欧换闻危忙核暗姐介坏讨丽良序升监临亮露永呼味野架域沙掉括舰鱼杂误湾吉减编楚肯测败屋跑梦散温困剑渐封救贵枪缺楼县尚毫移娘朋画班智亦耳恩短掌恐遗固席松秘谢鲁遇康虑幸均销钟诗藏赶剧票损忽巨炮旧端探湖录叶春乡附吸予礼港雨呀板庭妇归睛饭额含顺输摇招婚脱补谓督毒油疗旅泽材灭逐莫笔亡鲜词圣择寻厂睡博勒烟授诺伦岸奥唐卖俄炸载洛健堂旁宫喝借君禁阴园谋宋避抓荣姑孙逃牙束跳顶玉镇雪午练迫爷篇肉嘴馆遍凡础洞卷坦牛宁纸诸训私庄祖丝翻暴森塔默握戏隐熟骨访弱蒙歌店鬼软典欲萨伙遭盘爸扩盖弄雄稳忘亿刺拥徒姆杨齐赛趣曲刀床迎冰虚玩析窗醒妻透购替塞努休虎扬途侵刑绿兄迅套贸毕唯谷轮库迹尤竞街促延震弃甲伟麻川申缓潜闪售灯针哲络抵朱埃抱鼓植纯夏忍页杰筑折郑贝尊吴秀混臣雅振染盛怒舞圆搞狂措姓残秋培迷诚宽宇猛摆梅毁伸摩盟末乃悲拍丁赵杯硬剂倒访设置代理服务器绕过列表当前直接没有错误拒绝写入时出";
+
+/// Frequent Traditional Chinese characters (general text and Windows console messages).
+const COMMON_TRADITIONAL: &str = "的一是不了在人有我他這個們中來上大為和國地到以說時要就出會可也你對生能而子那得於著下自之年過發後作裡用道行所然家種事成方多經麼去法學如都同現當沒動面起看定天分還進好小部其些主樣理心她本前開但因只從想實日軍者意無力它與長把機十民第公此已工使情明性知全三又關點正業外將兩高間由問很最重並物手應戰向頭文體政美相見被利什二等產或新己制身果加西斯月話合回特代內信表化老給世位次度門任常先海通教兒原東聲提立及比員解水名真論處走義各入幾口認條平系氣題活爾更別打女變四神總何電數安少報才結反受目太量再感建務做接必場件計管期市直德資命山金指克許統區保至隊形社便空決治展馬科司五基眼書非則聽白卻界達光放強即像難且權思王象完設式色路記南品住告類求據程北邊死張該交規萬取拉格望覺術領共確傳師觀清今切院讓識候帶導爭運笑飛風步改收根乾造言聯持組每濟車親極林服快辦議往元英士證近失轉夫令準布始怎呢存未遠叫台單影具羅字愛擊流備兵連調深商算質團集百需價花黨華城石級整府離況亞請技際約示復病息究線似官火斷精滿支視消越器容照須九增研寫稱企八功嗎包片史委乎查輕易早曾除農找裝廣顯吧阿李標談吃圖念六引歷首醫局突專費號盡另周較注語僅考落青隨選列武紅響雖推勢參希古眾構房半節土投某案黑維革劃敵致陳律足態護七興派孩驗責營星夠章音跟志底站嚴巴例防族供效續施留講型料終答緊黃絕奇察母京段依批群項故按河米圍江織害鬥雙境客紀採舉殺攻父蘇密低朝友訴止細願千值仍男錢破網熱助倒育屬坐帝限船臉職速刻樂否剛威毛狀率甚獨球般普怕彈校苦創假久錯承印晚蘭試股拿腦預誰益陽若哪微尼繼送急血驚傷素藥適波夜省初喜衛源食險待述陸習置居勞財環排福納歡雷警獲模充負雲停木遊龍樹疑層冷洲衝射略範竟句室異激漢村哈策演簡卡罪判擔州靜退既衣您宗積餘痛檢差富靈協角佔配徵修皮揮勝降階審沉堅善媽劉讀啊超免壓銀買皇養伊懷執副亂抗犯追幫宣佛歲航優怪香著田鐵控稅左右份穿藝背陣草腳概惡塊頓敢守酒島託央戶烈洋哥索胡款靠評版寶座釋景顧弟登貨互付伯慢歐換聞危忙核暗姐介壞討麗良序升監臨亮露永呼味野架域沙掉括艦魚雜誤灣吉減編楚肯測敗屋跑夢散溫困劍漸封救貴槍缺樓縣尚毫移娘朋畫班智亦耳恩短掌恐遺固席松祕謝魯遇康慮幸均銷鐘詩藏趕劇票損忽巨砲舊端探湖錄葉春鄉附吸予禮港雨呀板庭婦歸睛飯額含順輸搖招婚脫補謂督毒油療旅澤材滅逐莫筆亡鮮詞聖擇尋廠睡博勒煙授諾倫岸奧唐賣俄炸載洛健堂旁宮喝借君禁陰園謀宋避抓榮姑孫逃牙束跳頂玉鎮雪午練迫爺篇肉嘴館遍凡礎洞卷坦牛寧紙諸訓私莊祖絲翻暴森塔默握戲隱熟骨訪弱蒙歌店鬼軟典欲薩夥遭盤爸擴蓋弄雄穩忘億刺擁徒姆楊齊賽趣曲刀床迎冰虛玩析窗醒妻透購替塞努休虎揚途侵刑綠兄迅套貿畢唯谷輪庫跡尤競街促延震棄甲偉麻川申緩潛閃售燈針哲絡抵朱埃抱鼓植純夏忍頁傑築折鄭貝尊吳秀混臣雅振染盛怒舞圓搞狂措姓殘秋培迷誠寬宇猛擺梅毀伸摩盟末乃悲拍丁趙杯硬劑存取伺服器略過清單目前直接沒有錯誤拒絕寫入時";
+
+/// GBK (cp936) or Big5 (cp950) when the high bytes decode, without errors, to Chinese
+/// characters that are mostly among the frequent ones of that script. Latin OEM text (whose
+/// byte pairs are valid GBK too) decodes to rare characters and is left alone.
+fn guess_chinese(sample: &[u8]) -> Option<TextEncoding> {
+    let high = sample.iter().filter(|b| **b >= 0x80).count();
+    if high < 4 {
+        return None;
+    }
+    let score = |enc: &'static Encoding, common: &str| -> Option<(usize, usize)> {
+        let (text, _, errors) = enc.decode(sample);
+        if errors {
+            return None;
+        }
+        let (mut han, mut frequent) = (0usize, 0usize);
+        for c in text
+            .chars()
+            .filter(|c| matches!(*c as u32, 0x4E00..=0x9FFF))
+        {
+            han += 1;
+            if common.contains(c) {
+                frequent += 1;
+            }
+        }
+        Some((han, frequent))
+    };
+    let plausible = |(han, frequent): (usize, usize)| {
+        han >= 2 && frequent * 10 >= han * 6 && han * 2 * 2 >= high
+    };
+    let gbk = score(GBK, COMMON_SIMPLIFIED).filter(|s| plausible(*s));
+    let big5 = score(BIG5, COMMON_TRADITIONAL).filter(|s| plausible(*s));
+    match (gbk, big5) {
+        (Some(g), Some(b)) => {
+            // Compare the share of frequent characters, not raw counts.
+            if g.1 * b.0 >= b.1 * g.0 {
+                Some(TextEncoding::Gbk)
+            } else {
+                Some(TextEncoding::Big5)
+            }
+        }
+        (Some(_), None) => Some(TextEncoding::Gbk),
+        (None, Some(_)) => Some(TextEncoding::Big5),
+        (None, None) => None,
+    }
+}
+
+/// Russian text from cmd (CP866): whole words of high bytes (Western text has single accented
+/// letters between ASCII ones), decoding to Cyrillic letters that are mostly lowercase.
+fn looks_cyrillic_cp866(sample: &[u8]) -> bool {
+    let high = sample.iter().filter(|b| **b >= 0x80).count();
+    if high < 8 {
+        return false;
+    }
+    let in_runs = sample
+        .windows(2)
+        .filter(|w| w.iter().all(|b| *b >= 0x80))
+        .count();
+    if in_runs * 10 < high * 6 {
+        return false;
+    }
+    let table = &oem_cp::code_table::DECODING_TABLE_CP866;
+    let (mut lower, mut cyrillic) = (0usize, 0usize);
+    for b in sample.iter().filter(|b| **b >= 0x80) {
+        let c = table[usize::from(*b - 0x80)];
+        if ('\u{0400}'..='\u{04FF}').contains(&c) {
+            cyrillic += 1;
+            if c.is_lowercase() {
+                lower += 1;
+            }
+        }
+    }
+    cyrillic * 10 >= high * 9 && lower * 2 >= cyrillic
 }
 
 /// Letters of the Western European languages customers write in (and reg.exe prints).
@@ -253,8 +355,11 @@ impl Dec {
             TextEncoding::Utf16Be | TextEncoding::Utf16BeNoBom => rs(UTF_16BE),
             TextEncoding::Windows1252 => rs(WINDOWS_1252),
             TextEncoding::ShiftJis => rs(SHIFT_JIS),
+            TextEncoding::Gbk => rs(GBK),
+            TextEncoding::Big5 => rs(BIG5),
             TextEncoding::Cp850 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP850),
             TextEncoding::Cp437 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP437),
+            TextEncoding::Cp866 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP866),
         }
     }
 
@@ -790,6 +895,36 @@ mod tests {
             sniff(&bytes, true, LegacyHint::Guess),
             TextEncoding::ShiftJis
         );
+    }
+
+    #[test]
+    fn simplified_chinese_netsh_is_gbk_not_windows_1252() {
+        // Real zh-CN output (see docs/languages.md), as cmd `>` writes it in code page 936.
+        let text = "\r\n当前的 WinHTTP 代理服务器设置:\r\n\r\n    直接访问(没有代理服务器)。\r\n";
+        let (bytes, _, _) = GBK.encode(text);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Gbk);
+        assert_eq!(decode_as(&bytes, TextEncoding::Gbk).text, text);
+        let proxy = "    代理服务器:  127.0.0.1:1088\r\n    绕过列表     :  (无)\r\n";
+        let (bytes, _, _) = GBK.encode(proxy);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Gbk);
+    }
+
+    #[test]
+    fn traditional_chinese_is_big5() {
+        // A sentence of the zh-TW netsh reference page (MicrosoftDocs, windows-server zh-tw).
+        let text = "如果未指定任何參數，則會顯示目前的 WinHTTP proxy 設定。\r\n";
+        let (bytes, _, _) = BIG5.encode(text);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Big5);
+    }
+
+    #[test]
+    fn russian_cmd_output_is_cp866() {
+        // "Прямой доступ (без прокси-сервера)." in CP866.
+        let bytes = b"    \x8f\xe0\xef\xac\xae\xa9 \xa4\xae\xe1\xe2\xe3\xaf (\xa1\xa5\xa7 \xaf\xe0\xae\xaa\xe1\xa8-\xe1\xa5\xe0\xa2\xa5\xe0\xa0).\r\n";
+        assert_eq!(sniff(bytes, true, LegacyHint::Guess), TextEncoding::Cp866);
+        assert!(decode_as(bytes, TextEncoding::Cp866)
+            .text
+            .contains("Прямой доступ (без прокси-сервера)."));
     }
 
     #[test]

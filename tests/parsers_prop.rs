@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 use proxy_triage::artifact::{self, Scope};
 use proxy_triage::formats::{
-    netsh, powershell, probe_capture, reg_compare, reg_export, reg_query, sensor_config,
+    console_session, mde_analyzer, mdi_tools, netsh, powershell, probe_capture, reg_compare,
+    reg_export, reg_query, sensor_config,
 };
 use proxy_triage::proxy::{bypass::BypassList, route, server_list::ProxyServerList, ProxyValue};
 use proxy_triage::text::{LegacyHint, TextReader};
@@ -29,6 +30,16 @@ proptest! {
         let _ = BypassList::parse(&t);
         let _ = ProxyServerList::parse(&t);
         let _ = route::parse_url(&t);
+        let _ = mdi_tools::parse_proxy_config(&t);
+        let _ = mdi_tools::parse_api_test(&t);
+        let _ = mdi_tools::parse_readiness(&t);
+        let _ = mdi_tools::parse_config_report(&t);
+        let _ = mde_analyzer::parse(&t);
+        let (spans, _) = console_session::split(&t);
+        for s in &spans {
+            let _ = console_session::section_text(&t, s);
+            let _ = console_session::section_kind(&t, s);
+        }
     }
 
     #[test]
@@ -51,6 +62,11 @@ proptest! {
             b"2024-03-06 11:42:39.6370 Error ",
             b"Result Compared: Different\r\n",
             b"StatusCode        : 503\r\n",
+            b"C:\\>reg query HKU\r\nHKEY_USERS\r\nPS C:\\> netsh winhttp show proxy\r\n",
+            b"Testing URL : https://x\r\n1 - Default proxy: ",
+            b"IsAuthenticationProxyEnabled : True\r\n",
+            b"{\"DomainControllers\":[{\"RootCertificates\":",
+            b"\xb5\xb1\xc7\xb0\xb5\xc4 WinHTTP \xb4\xfa\xc0\xed:\r\n",
             b"regf",
             b"",
         ]),

@@ -176,6 +176,8 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
         }
         Content::ProbeCapture(p) => probes(file, &p.observations, &mut out),
         Content::None {} => {}
+        // New kinds of issue 18 (console sessions, MDI/MDE tool output): not used as evidence yet.
+        _ => {}
     }
     out
 }

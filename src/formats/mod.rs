@@ -1,6 +1,10 @@
 //! One parser per kind of upload. Parsers return values plus diagnostics; they never print.
 
+pub mod console_session;
+pub mod mde_analyzer;
+pub mod mdi_tools;
 pub mod netsh;
+pub mod netsh_messages;
 pub mod powershell;
 pub mod probe_capture;
 pub mod reg_compare;

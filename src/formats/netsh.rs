@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::formats::netsh_messages::{self, squash};
 use crate::formats::powershell;
 use crate::formats::probe_capture::{ProbeObservation, ProbeScanner};
 use crate::text;
@@ -71,47 +72,22 @@ pub struct NetshCapture {
     /// Every block in file order.
     pub views: Vec<WinHttpView>,
     pub language: Option<String>,
+    /// `known` when the lines matched a language's messages, `guessed` when the structural
+    /// fallback read them (unknown display language); null when no settings were found.
+    pub layout: Option<NetshLayout>,
     pub probe_observations: Vec<ProbeObservation>,
 }
 
-const HEADERS: &[(&str, &str)] = &[
-    ("current winhttp proxy settings", "en"),
-    ("current winhttp advanced proxy settings", "en"),
-    ("aktuelle winhttp-proxyeinstellungen", "de"),
-    ("paramètres actuels du proxy winhttp", "fr"),
-    ("configuración actual de proxy de winhttp", "es"),
-    ("現在の winhttp プロキシ設定", "ja"),
-];
-const DIRECT: &[(&str, &str)] = &[
-    ("direct access (no proxy server)", "en"),
-    ("direkter zugriff (kein proxyserver)", "de"),
-    ("accès direct (pas de serveur proxy)", "fr"),
-    ("acceso directo (sin servidor proxy)", "es"),
-    ("直接アクセス (プロキシ サーバーなし)", "ja"),
-];
-const PROXY_LABELS: &[&str] = &[
-    "proxy server(s)",
-    "proxyserver",
-    "serveur(s) proxy",
-    "servidores proxy",
-    "プロキシ サーバー",
-];
-const BYPASS_LABELS: &[&str] = &[
-    "bypass list",
-    "umgehungsliste",
-    "liste de contournement",
-    "lista de omisión",
-    "バイパス一覧",
-];
-const NONE_WORDS: &[&str] = &[
-    "(none)",
-    "(keine)",
-    "(aucun)",
-    "(aucune)",
-    "(ninguno)",
-    "(なし)",
-    "",
-];
+/// How the settings lines were recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetshLayout {
+    /// Header, direct line or labels of a language in [`netsh_messages::LANGUAGES`].
+    Known,
+    /// Recognised by shape only: a header naming WinHTTP, a parenthesised line after it, or
+    /// `label : value` lines whose values look like a proxy and a bypass list.
+    Guessed,
+}
 
 /// Parses a netsh winhttp capture.
 pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
@@ -139,9 +115,17 @@ pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
             continue;
         }
         let lower = t.to_lowercase();
-        if let Some((_, lang)) = HEADERS.iter().find(|(h, _)| lower.starts_with(h)) {
-            set_lang(&mut out.language, lang);
-            let advanced = lower.contains("advanced") || lower.contains("erweitert");
+        let squashed = squash(t);
+        let known_header = netsh_messages::header_language(&squashed);
+        if known_header.is_some() || crate::detect::is_winhttp_header(t) {
+            match known_header {
+                Some(lang) => {
+                    set_lang(&mut out.language, lang.code);
+                    note_layout(&mut out.layout, NetshLayout::Known);
+                }
+                None => guessed(&mut out.layout, &mut diags, n, "header"),
+            }
+            let advanced = squashed.contains("advanced") || lower.contains("erweitert");
             let mut v = WinHttpView {
                 line: n,
                 source: if advanced {
@@ -157,39 +141,70 @@ pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
             out.views.push(v);
             continue;
         }
-        if let Some((_, lang)) = DIRECT.iter().find(|(d, _)| lower.starts_with(d)) {
-            set_lang(&mut out.language, lang);
+        if let Some(lang) = netsh_messages::direct_language(&squashed) {
+            set_lang(&mut out.language, lang.code);
+            note_layout(&mut out.layout, NetshLayout::Known);
             let v = view(&mut out.views, n, pending_source);
             v.direct = true;
             v.shown = true;
             v.direct_line = Some(n);
             continue;
         }
-        if let Some((label, value)) = t.split_once(':') {
-            let label = label.trim().to_lowercase();
+        if let Some((label, value)) = split_label(t) {
             let value = value.trim();
-            if PROXY_LABELS.contains(&label.as_str()) {
+            if let Some((is_proxy, lang)) = netsh_messages::label_role(label) {
+                set_lang(&mut out.language, lang.code);
+                note_layout(&mut out.layout, NetshLayout::Known);
                 let v = view(&mut out.views, n, pending_source);
-                v.proxy = none_to_null(value);
-                v.proxy_line = Some(n);
-                v.shown = true;
-                v.direct = v.proxy.is_none();
+                set_value(v, is_proxy, value, n);
                 continue;
             }
-            if BYPASS_LABELS.contains(&label.as_str()) {
+            // Fallback for an unknown language: the values tell what the lines are.
+            let open = out.views.last().is_some_and(|v| !v.access_denied);
+            let has_proxy = out.views.last().is_some_and(|v| v.proxy.is_some());
+            if !has_proxy && looks_like_proxy(value) {
+                guessed(&mut out.layout, &mut diags, n, "proxy line");
                 let v = view(&mut out.views, n, pending_source);
-                v.bypass = none_to_null(value);
-                v.bypass_line = Some(n);
-                v.shown = true;
+                set_value(v, true, value, n);
+                continue;
+            }
+            if open
+                && has_proxy
+                && out.views.last().is_some_and(|v| v.bypass_line.is_none())
+                && (looks_like_bypass(value) || is_parenthesised(value))
+            {
+                guessed(&mut out.layout, &mut diags, n, "bypass line");
+                let v = view(&mut out.views, n, pending_source);
+                set_value(v, false, value, n);
                 continue;
             }
         }
-        if lower.contains("(5)") && (lower.contains("proxy") || lower.contains("access")) {
+        // Fallback: the one parenthesised sentence right after a header is the direct line.
+        if !t.contains(':')
+            && !t.contains('：')
+            && t.contains(['(', '（'])
+            && out.views.last().is_some_and(|v| {
+                !v.shown && !v.access_denied && v.source != Some(WinHttpSource::ShowAdvproxy)
+            })
+            && !lower.contains("(5)")
+        {
+            guessed(&mut out.layout, &mut diags, n, "direct-access line");
+            let v = view(&mut out.views, n, pending_source);
+            v.direct = true;
+            v.shown = true;
+            continue;
+        }
+        if lower.contains("(5)")
+            && (lower.contains("proxy") || lower.contains("access") || lower.contains("拒绝访问"))
+        {
             any_denied = true;
             if lower.contains("access is denied") {
                 set_lang(&mut out.language, "en");
             } else if lower.contains("zugriff verweigert") {
                 set_lang(&mut out.language, "de");
+            } else if lower.contains("拒绝访问") {
+                // `写入代理服务器设置时出错。(5) 拒绝访问。` (a real zh-CN capture).
+                set_lang(&mut out.language, "zh-CN");
             }
             let v = view(&mut out.views, n, pending_source);
             if !v.shown {
@@ -247,11 +262,98 @@ fn set_lang(slot: &mut Option<String>, lang: &str) {
 
 fn none_to_null(value: &str) -> Option<String> {
     let v = value.trim();
-    if NONE_WORDS.contains(&v.to_lowercase().as_str()) {
+    if netsh_messages::is_none_word(v) {
         None
     } else {
         Some(v.to_string())
     }
+}
+
+/// Stores a proxy (`is_proxy`) or bypass value into the view.
+fn set_value(v: &mut WinHttpView, is_proxy: bool, value: &str, line: u64) {
+    if is_proxy {
+        v.proxy = none_to_null(value);
+        v.proxy_line = Some(line);
+        v.direct = v.proxy.is_none();
+    } else {
+        v.bypass = none_to_null(value);
+        v.bypass_line = Some(line);
+    }
+    v.shown = true;
+}
+
+/// `label : value` split at the first ASCII or full-width colon; the label holds no colon.
+fn split_label(t: &str) -> Option<(&str, &str)> {
+    let i = t.find([':', '：'])?;
+    let label = t.get(..i)?;
+    let sep = t.get(i..)?.chars().next()?.len_utf8();
+    let value = t.get(i + sep..)?;
+    (!label.trim().is_empty() && label.chars().count() <= 60).then_some((label, value))
+}
+
+fn note_layout(slot: &mut Option<NetshLayout>, layout: NetshLayout) {
+    if *slot != Some(NetshLayout::Guessed) {
+        *slot = Some(layout);
+    }
+}
+
+/// Marks the capture as read by shape; the first such line gets the diagnostic.
+fn guessed(slot: &mut Option<NetshLayout>, diags: &mut Diagnostics, line: u64, what: &str) {
+    if *slot != Some(NetshLayout::Guessed) {
+        diags.push(Diagnostic::warning(
+            line,
+            1,
+            "guessed-layout",
+            format!(
+                "the display language of this netsh output is not known: its {what} was recognised by shape only (check the result)"
+            ),
+        ));
+    }
+    *slot = Some(NetshLayout::Guessed);
+}
+
+/// A proxy value: `host:port`, `http=host:port;https=host:port`, optionally with a scheme.
+fn looks_like_proxy(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() || v.contains(char::is_whitespace) {
+        return false;
+    }
+    let mut with_port = false;
+    for part in v.split(';').filter(|p| !p.is_empty()) {
+        let part = part.split_once('=').map_or(part, |(_, rest)| rest);
+        let part = part.split_once("://").map_or(part, |(_, rest)| rest);
+        let part = part.rsplit_once('@').map_or(part, |(_, rest)| rest);
+        let (host, port) = match part.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p)),
+            _ => (part, None),
+        };
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':'));
+        if !host_ok {
+            return false;
+        }
+        if let Some(p) = port {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 5 {
+                return false;
+            }
+            with_port = true;
+        }
+    }
+    with_port
+}
+
+/// A bypass list: `<local>`, wildcards or several `;`-separated hosts.
+fn looks_like_bypass(value: &str) -> bool {
+    let v = value.trim();
+    v.contains("<local>") || v.contains(';') || v.contains('*')
+}
+
+/// `(none)` in some language: one parenthesised word group.
+fn is_parenthesised(value: &str) -> bool {
+    let v = value.trim();
+    (v.starts_with('(') && v.ends_with(')')) || (v.starts_with('（') && v.ends_with('）'))
 }
 
 /// The current block, or a new one when none is open (pastes without the header line).
@@ -414,6 +516,36 @@ mod tests {
         assert!(!c.winhttp.shown);
         assert_eq!(c.views[0].source, Some(WinHttpSource::ImportIe));
         assert_eq!(c.views[0].line, 2);
+    }
+
+    #[test]
+    fn chinese_access_denied_then_direct() {
+        let t = "C:\\>netsh winhttp import proxy source=ie\n写入代理服务器设置时出错。(5) 拒绝访问。\n\n\n当前的 WinHTTP 代理服务器设置:\n\n    直接访问(没有代理服务器)。\n";
+        let (c, d) = parse(t, "");
+        assert!(d.is_empty(), "{d:?}");
+        assert!(c.winhttp.access_denied && c.winhttp.direct);
+        assert_eq!(c.language.as_deref(), Some("zh-CN"));
+        assert_eq!(c.layout, Some(NetshLayout::Known));
+    }
+
+    #[test]
+    fn unknown_language_direct_line_after_a_header_is_guessed() {
+        // Placeholder words, not a translation: only the shape is real.
+        let t = "\nXxxxx WinHTTP xxxxx:\n\n    Xxxxx xxxxx (xxxx xxxxx).\n";
+        let (c, d) = parse(t, "");
+        assert!(c.winhttp.direct && c.winhttp.shown);
+        assert_eq!(c.layout, Some(NetshLayout::Guessed));
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].code, d[0].line), ("guessed-layout", 2));
+    }
+
+    #[test]
+    fn fallback_does_not_take_prose_for_a_proxy() {
+        assert!(looks_like_proxy("http=proxy:8080;https=proxy:8443"));
+        assert!(looks_like_proxy("10.0.0.1:3128"));
+        assert!(!looks_like_proxy("see attached file"));
+        assert!(!looks_like_proxy("proxy.contoso.com"));
+        assert!(!looks_like_proxy("C:8080x"));
     }
 
     #[test]

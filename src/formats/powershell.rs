@@ -135,9 +135,13 @@ fn row_width(row: &str) -> usize {
 }
 
 /// Splits a console prompt from the command typed after it:
-/// `C:\Users\me>reg compare …`, `PS C:\> reg compare …`, `PS HKCU:\> …`. `None` when no prompt.
+/// `C:\Users\me>reg compare …`, `PS C:\> reg compare …`, `PS HKCU:\> …`, `PS> …`. `None` when no prompt.
 pub fn strip_prompt(line: &str) -> Option<&str> {
     let s = line.trim_start();
+    // The bare prompt of `function prompt { 'PS> ' }` and of pasted examples.
+    if let Some(rest) = s.strip_prefix("PS>") {
+        return Some(rest.trim());
+    }
     let s = s.strip_prefix("PS ").unwrap_or(s);
     let b = s.as_bytes();
     let drive = b.first().is_some_and(u8::is_ascii_alphabetic) && b.get(1) == Some(&b':');

@@ -82,10 +82,17 @@ impl ProbeScanner {
         if t.contains(" REG_") {
             return false;
         }
+        // The probed URL: the first one that is not the argument of a proxy option
+        // (`curl -x http://proxy`, `-Proxy http://proxy`), with any password hidden.
         let own_url = || {
-            URL.as_ref()
-                .and_then(|re| re.find(t))
-                .map(|m| m.as_str().trim_end_matches(['.', ',', ')']).to_string())
+            URL.as_ref().and_then(|re| {
+                re.find_iter(t)
+                    .find(|m| !follows_proxy_option(t.get(..m.start()).unwrap_or("")))
+                    .map(|m| {
+                        crate::secrets::redact(m.as_str().trim_end_matches(['.', ',', ')']))
+                            .into_owned()
+                    })
+            })
         };
         let status = STATUS_PATTERNS
             .iter()
@@ -123,6 +130,20 @@ impl ProbeScanner {
     pub fn finish(self) -> Vec<ProbeObservation> {
         self.observations
     }
+}
+
+/// True when the text before a URL ends with a proxy option (`-x`, `--proxy`, `-Proxy`, …).
+fn follows_proxy_option(before: &str) -> bool {
+    let last = before
+        .split_whitespace()
+        .last()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let last = last.trim_end_matches(['=', ':']);
+    matches!(
+        last,
+        "-x" | "--proxy" | "--preproxy" | "-proxy" | "-proxyuri" | "--proxy-url"
+    ) || last.ends_with("--proxy")
 }
 
 /// A command line that runs the probe (`Invoke-WebRequest`, `iwr`, `curl`, `wget`).
@@ -167,6 +188,25 @@ pub fn parse(text: &str, file_name: &str) -> (ProbeCapture, Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_option_url_is_not_the_probed_url_and_never_leaks() {
+        let (c, _) = parse(
+            "C:\\> curl -x http://bob:Hunter2pw@proxy:8080 https://contososensorapi.atp.azure.com\r\ncurl: (56) CONNECT tunnel failed, response 407\r\n",
+            "",
+        );
+        assert_eq!(
+            c.observations[0].url.as_deref(),
+            Some("https://contososensorapi.atp.azure.com")
+        );
+        let (c, _) = parse(
+            "C:\\> curl https://bob:Hunter2pw@host/x\r\ncurl: (56) CONNECT tunnel failed, response 407\r\n",
+            "",
+        );
+        assert!(!serde_json::to_string(&c)
+            .unwrap_or_default()
+            .contains("Hunter2pw"));
+    }
 
     #[test]
     fn powershell_51_and_7_and_http_sys() {

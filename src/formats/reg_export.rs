@@ -755,33 +755,34 @@ impl Parser {
             ))?;
         }
         self.version = Some(version);
+        // A header that does not match the file's encoding (a hand-written ASCII file with the
+        // 5.00 header is the common case): said once, plainly, what regedit does with it.
         let ansi = !self.encoding.is_utf16();
-        match version {
-            RegVersion::V4 if !ansi => v.diagnostic(Diagnostic::info(
-                no,
-                1,
-                "header-encoding-mismatch",
-                "REGEDIT4 header in a UTF-16 file: string-typed hex data is read as ANSI \
-                 (by header); Wine would read it as UTF-16LE (by encoding)",
-            ))?,
-            RegVersion::V5 if ansi => v.diagnostic(Diagnostic::info(
-                no,
-                1,
-                "header-encoding-mismatch",
-                format!(
-                    "version 5.00 header in an 8-bit ({}) file: string-typed hex data is read \
-                     as UTF-16LE (by header); Wine would widen it a second time (by encoding)",
-                    self.encoding.name()
-                ),
-            ))?,
-            RegVersion::Win31 => v.diagnostic(Diagnostic::warning(
+        let plain = match version {
+            RegVersion::V5 if ansi => Some(
+                "8-bit text file (written by hand?) with the `Windows Registry Editor Version 5.00` \
+                 header: regedit imports it as it is and stores its text values as Unicode. Only \
+                 hex(1)/hex(2)/hex(7) data would be stored byte for byte as UTF-16LE, so such bytes \
+                 must already be UTF-16LE (`41,00,...`)",
+            ),
+            RegVersion::V4 if !ansi => Some(
+                "UTF-16 file with the `REGEDIT4` header: regedit imports it as it is and stores its \
+                 text values as Unicode. Only hex(1)/hex(2)/hex(7) data would be read as ANSI bytes",
+            ),
+            _ => None,
+        };
+        if let Some(message) = plain {
+            self.mismatch_warned = true;
+            v.diagnostic(Diagnostic::info(no, 1, "header-encoding-mismatch", message))?;
+        }
+        if version == RegVersion::Win31 {
+            v.diagnostic(Diagnostic::warning(
                 no,
                 1,
                 "win31-format",
                 "Windows 3.1 `REGEDIT` file: only `HKEY_CLASSES_ROOT` lines (default values) \
                  are imported, everything else is ignored",
-            ))?,
-            _ => {}
+            ))?;
         }
         Ok(true)
     }
@@ -1407,11 +1408,14 @@ impl Parser {
                 1,
                 "header-encoding-mismatch",
                 if v4 {
-                    "string-typed hex in a REGEDIT4 file saved as UTF-16: read as ANSI bytes \
-                     (by header); Wine would store the bytes as UTF-16LE"
+                    "regedit stores these hex(…) bytes as ANSI text, because the header says \
+                     REGEDIT4, although the file is UTF-16: check the value (Wine would keep \
+                     the bytes as UTF-16LE)"
                 } else {
-                    "string-typed hex in a version 5.00 file saved as 8-bit text: read as \
-                     UTF-16LE (by header); Wine would widen the bytes a second time"
+                    "regedit stores these hex(…) bytes unchanged as UTF-16LE text, because the \
+                     header says version 5.00, although the file is 8-bit text: they must \
+                     already be UTF-16LE (`41,00,…`), else the value is garbage (Wine would \
+                     widen them a second time)"
                 },
             ))?;
         }
@@ -2230,11 +2234,28 @@ mod tests {
             "{H5}\n[HKEY_CURRENT_USER\\A]\n\"a\"=hex(2):25,00\n"
         ));
         assert_eq!(r.0.keys[0].values[0].bytes, Some(vec![0x25, 0, 0, 0]));
-        assert!(r
-            .1
-            .iter()
-            .any(|d| d.code == "header-encoding-mismatch" && d.line == 1));
-        assert_eq!(issues(&r.1), vec![(3, 1, "header-encoding-mismatch")]);
+        // Said once, plainly, at the header.
+        let all: Vec<_> =
+            r.1.iter()
+                .filter(|d| d.code == "header-encoding-mismatch")
+                .map(|d| (d.line, d.severity))
+                .collect();
+        assert_eq!(all, [(1, Severity::Info)]);
+        assert!(issues(&r.1).is_empty(), "{:?}", r.1);
+    }
+
+    #[test]
+    fn hand_written_ascii_export_gets_one_plain_info() {
+        let r = run(&format!(
+            "{H5}\n[HKEY_CURRENT_USER\\A]\n\"a\"=dword:00000001\n\"b\"=\"x\"\n"
+        ));
+        let all: Vec<_> =
+            r.1.iter()
+                .filter(|d| d.code == "header-encoding-mismatch")
+                .collect();
+        assert_eq!(all.len(), 1, "{:?}", r.1);
+        assert_eq!(all[0].severity, Severity::Info);
+        assert!(all[0].message.contains("regedit imports it as it is"));
     }
 
     // ---- §4.5 value deletion ----

@@ -828,9 +828,21 @@ struct Record {
     first: String,
     lower: Vec<u8>,
     cut: bool,
+    /// `classify(&lower)` once computed (cleared whenever the record grows).
+    kind_cache: Option<Option<EventKind>>,
 }
 
 impl Record {
+    /// The record's event kind, classified once.
+    fn kind(&mut self) -> Option<EventKind> {
+        if let Some(k) = self.kind_cache {
+            return k;
+        }
+        let k = classify(&self.lower);
+        self.kind_cache = Some(k);
+        k
+    }
+
     fn start(&mut self, number: u64, text: &str, layout: Option<LogLayout>) {
         self.active = true;
         self.line = number;
@@ -840,11 +852,13 @@ impl Record {
         self.first.push_str(text);
         self.lower.clear();
         self.cut = false;
+        self.kind_cache = None;
         self.push_lower(text);
     }
 
     fn append(&mut self, text: &str) {
         self.lines += 1;
+        self.kind_cache = None;
         if self.lower.len() < MAX_RECORD_BYTES {
             self.lower.push(b'\n');
             self.push_lower(text);
@@ -869,6 +883,26 @@ impl Record {
     }
 }
 
+/// In text without timestamps: `text` starts a new record (of the returned kind) when it is a
+/// message of its own: it matches a signature, is not indented, and the current record ends a
+/// complete message that matched too, not an exception line ending in `--->` or `:`.
+fn untimed_event_start(rec: &mut Record, text: &str) -> Option<EventKind> {
+    if text.starts_with(char::is_whitespace) || text.trim().is_empty() {
+        return None;
+    }
+    let kind = classify(text.to_ascii_lowercase().as_bytes())?;
+    let last = rec
+        .lower
+        .rsplit(|b| *b == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or(&[]);
+    let last = last.trim_ascii_end();
+    if last.ends_with(b"--->") || last.ends_with(b":") {
+        return None;
+    }
+    rec.kind().is_some().then_some(kind)
+}
+
 struct Scanner {
     log: SensorLog,
     counts: Vec<Option<EventCount>>,
@@ -888,7 +922,7 @@ impl Scanner {
             }
             self.cut_records += 1;
         }
-        let Some(kind) = classify(&rec.lower) else {
+        let Some(kind) = rec.kind_cache.unwrap_or_else(|| classify(&rec.lower)) else {
             return;
         };
         let slot = self.counts.get_mut(kind as usize);
@@ -964,6 +998,7 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
         first: String::new(),
         lower: Vec::with_capacity(MAX_RECORD_BYTES),
         cut: false,
+        kind_cache: None,
     };
     let mut scanner = Scanner {
         log: SensorLog::default(),
@@ -992,6 +1027,14 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
             if scanner.log.first_timestamp.is_none() {
                 scanner.log.first_timestamp = head_timestamp(line.text, Some(layout));
             }
+        } else if let Some(kind) = (rec.active && rec.layout.is_none())
+            .then(|| untimed_event_start(&mut rec, line.text))
+            .flatten()
+        {
+            // A fragment pasted without timestamps: each message line is a record of its own.
+            scanner.flush(&rec);
+            rec.start(line.number, line.text, None);
+            rec.kind_cache = Some(Some(kind));
         } else if rec.active {
             rec.append(line.text);
         } else if !line.text.trim().is_empty() {
@@ -1026,7 +1069,14 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
             format!("{total} events matched; only the first {MAX_EVENTS} are listed"),
         ));
     }
-    if scanner.log.records > 0 && scanner.log.layout.is_none() {
+    if scanner.log.layout.is_none() && !scanner.log.events.is_empty() {
+        diagnostics.push(Diagnostic::info(
+            1,
+            1,
+            "untimed-fragment",
+            "log lines pasted without their timestamps: the events carry no time (timestamp null)",
+        ));
+    } else if scanner.log.records > 0 && scanner.log.layout.is_none() {
         diagnostics.push(Diagnostic::warning(
             1,
             1,

@@ -352,6 +352,13 @@ impl EffectiveSettings {
 
 impl From<&ConnectionSettings> for EffectiveSettings {
     fn from(s: &ConnectionSettings) -> EffectiveSettings {
+        if s.ignored_by_readers() {
+            // What the reader does with it: automatic detection only, like a missing value.
+            return EffectiveSettings {
+                source: SettingsSource::Blob,
+                ..EffectiveSettings::missing()
+            };
+        }
         let flags = if s.decoded(wininet::Field::Flags) {
             s.flags
         } else {
@@ -397,6 +404,26 @@ pub use crate::secrets::{redact, serialize_redacted};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_filled_blob_means_automatic_detection_as_a_missing_value() {
+        let v = ProxyValue::decode(&[0u8; 56], Some("DefaultConnectionSettings"));
+        let ProxyValue::WinInet(s) = &v else {
+            panic!("WinINet layout expected");
+        };
+        assert!(s.ignored_by_readers());
+        let e = v.effective();
+        assert!(e.auto_detect && !e.proxy_enabled && !e.auto_config_url_enabled);
+        assert_eq!(e.source, SettingsSource::Blob);
+        let r = route::route(&e, "https://contoso-corpsensorapi.atp.azure.com");
+        assert_eq!(r.kind, route::RouteKind::AutoDetect);
+        assert!(r.reason.contains("below 0x3C"), "{}", r.reason);
+        // A 0x46 blob with flags 0 is direct.
+        let mut b = vec![0u8; 56];
+        b[0] = 0x46;
+        let e = ProxyValue::decode(&b, None).effective();
+        assert_eq!(route::route(&e, "https://x").kind, route::RouteKind::Direct);
+    }
 
     #[test]
     fn sensor_endpoints() {

@@ -184,6 +184,10 @@ fn route_inner(settings: &EffectiveSettings, url: &str) -> Route {
     if settings.auto_detect {
         let why = if settings.proxy_enabled {
             "the proxy flag is set without a server; only automatic detection (WPAD) is left"
+        } else if settings.source == super::SettingsSource::Blob && settings.flags.is_none() {
+            "the blob's version is below 0x3C: the .NET reader ignores it and assumes automatic detection (WPAD) only"
+        } else if settings.source == super::SettingsSource::Missing {
+            "no value: the reader assumes automatic detection (WPAD) only"
         } else {
             "only automatic detection (WPAD, flag 0x08) is on"
         };

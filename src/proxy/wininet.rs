@@ -568,6 +568,13 @@ impl ConnectionSettings {
         self.error_field.is_none_or(|e| f < e)
     }
 
+    /// The version tag is below 0x3C (a zero-filled value, a hand-made blob): the .NET
+    /// Framework reader (the sensor's) ignores the blob and assumes automatic detection only,
+    /// as for a missing value. This is the one meaning `decode` and the analysis both use.
+    pub fn ignored_by_readers(&self) -> bool {
+        self.decoded(Field::Version) && self.version < VERSION_IE5
+    }
+
     /// The layout tag is one Windows writes (0x3C or 0x46).
     pub fn version_known(&self) -> bool {
         self.version == VERSION_IE5 || self.version == VERSION_IE7
