@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::detect::{self, Kind};
 use crate::diag::Diagnostic;
 use crate::formats::{
-    netsh, probe_capture, reg_compare, reg_export, reg_query, sensor_config, sensor_log,
+    collector_manifest, netsh, probe_capture, reg_compare, reg_export, reg_query, sensor_config,
+    sensor_log,
 };
 use crate::text::{self, LegacyHint, TextEncoding, TextReader};
 
@@ -28,6 +29,10 @@ pub enum Content {
     SensorLog(sensor_log::SensorLog),
     SensorConfig(sensor_config::SensorConfig),
     ProbeCapture(probe_capture::ProbeCapture),
+    /// `manifest.json` of the collector script: serialized under `manifest`.
+    CollectorManifest {
+        manifest: collector_manifest::CollectorManifest,
+    },
     /// A binary hive or an unknown file: nothing but the shared fields.
     None {},
 }
@@ -202,6 +207,11 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
                     sensor_config::parse(t, name),
                     &mut diagnostics,
                     Content::SensorConfig,
+                ),
+                Kind::CollectorManifest => wrap(
+                    collector_manifest::parse(t, name),
+                    &mut diagnostics,
+                    |manifest| Content::CollectorManifest { manifest },
                 ),
                 _ => wrap(
                     probe_capture::parse(t, name),

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use crate::cli::{Cli, ColorChoice, Format};
 
 pub mod analyze;
+pub mod collect;
 pub mod decode;
 pub mod fix;
 pub mod parse;

@@ -1,5 +1,6 @@
 //! One parser per kind of upload. Parsers return values plus diagnostics; they never print.
 
+pub mod collector_manifest;
 pub mod netsh;
 pub mod powershell;
 pub mod probe_capture;
