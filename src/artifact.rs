@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::detect::{self, Kind};
 use crate::diag::Diagnostic;
 use crate::formats::{
-    console_session, mde_analyzer, mdi_tools, netsh, probe_capture, reg_compare, reg_export,
-    reg_query, sensor_config, sensor_log,
+    collector_manifest, console_session, mde_analyzer, mdi_tools, netsh, probe_capture,
+    reg_compare, reg_export, reg_query, sensor_config, sensor_log,
 };
 use crate::text::{self, LegacyHint, TextEncoding, TextReader};
 
@@ -35,6 +35,10 @@ pub enum Content {
     MdeAnalyzer(Box<mde_analyzer::MdeAnalyzer>),
     MdiReadiness(mdi_tools::MdiReadiness),
     MdiConfigReport(mdi_tools::MdiConfigReport),
+    /// `manifest.json` of the collector script: serialized under `manifest`.
+    CollectorManifest {
+        manifest: collector_manifest::CollectorManifest,
+    },
     /// A binary hive or an unknown file: nothing but the shared fields.
     None {},
 }
@@ -292,6 +296,11 @@ fn parse_text(kind: Kind, t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>
             }
         },
         Kind::ConsoleSession => console(t, name, diagnostics),
+        Kind::CollectorManifest => wrap(
+            collector_manifest::parse(t, name),
+            diagnostics,
+            |manifest| Content::CollectorManifest { manifest },
+        ),
         Kind::MdiProxyConfig => wrap(
             mdi_tools::parse_proxy_config(t),
             diagnostics,

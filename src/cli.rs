@@ -40,6 +40,9 @@ pub enum Command {
     Man,
     /// Print the JSON Schema (draft 2020-12) of the `analyze --format json` document.
     Schema,
+    /// Write collect-mdi-proxy.cmd (and README.txt): the script the customer runs, elevated, on
+    /// the domain controller to collect every piece of proxy evidence into one folder.
+    CollectScript(CollectScriptArgs),
 }
 
 /// The verdicts `analyze --only` keeps.
@@ -399,4 +402,23 @@ pub struct FixArgs {
     pub force: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectScriptArgs {
+    /// Where to write collect-mdi-proxy.cmd and README.txt.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The sensor API host the probes test (default: read from the sensor's configuration).
+    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
+    pub endpoint: Option<String>,
+    /// The workspace name: the probes test NAMEsensorapi.atp.azure.com.
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
+    /// Output format of the summary: table (default) or json.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Overwrite existing files in DIR.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -28,6 +28,9 @@ pub enum Kind {
     MdiReadiness,
     /// `New-MDIConfigurationReport` output: auditing configuration, not proxy evidence.
     MdiConfigReport,
+    /// `manifest.json` of `collect-mdi-proxy.cmd` (checked before any content sniffing: its
+    /// commands say "reg compare" and "reg query").
+    CollectorManifest,
     Hive,
     Unknown,
 }
@@ -48,6 +51,7 @@ impl Kind {
             Kind::MdeAnalyzer => "mde-analyzer",
             Kind::MdiReadiness => "mdi-readiness",
             Kind::MdiConfigReport => "mdi-config-report",
+            Kind::CollectorManifest => "collector-manifest",
             Kind::Hive => "hive",
             Kind::Unknown => "unknown",
         }
@@ -61,6 +65,9 @@ pub fn is_hive(prefix: &[u8]) -> bool {
 
 /// Detects the kind from the first decoded text of a file (a few hundred lines suffice).
 pub fn detect_text(sample: &str) -> Kind {
+    if crate::formats::collector_manifest::looks_like_manifest(sample) {
+        return Kind::CollectorManifest;
+    }
     let mut score_export = 0;
     let mut score_compare = 0;
     let mut score_query = 0;
@@ -439,6 +446,12 @@ fn signals_in(lower: &[u8]) -> u8 {
         .fold(0, |acc, (_, sig)| acc | sig)
 }
 
+/// True when an (ASCII-lowercased) text holds a localized "unable to find the specified
+/// registry key or value" message.
+pub fn mentions_not_found(lower: &str) -> bool {
+    signals_in(lower.as_bytes()) & SIG_NOT_FOUND != 0
+}
+
 /// A sensor, updater or installer log line: runtime `2024-03-06 11:42:39.6370 Error Logger ...`,
 /// ATA `2020-07-29 08:58:43.8995 6584 18  Debug [Logger] ...`, or a WiX Burn line
 /// `[0A1C:0B2D][2024-03-06T11:42:39]i000: ...`.
@@ -602,5 +615,15 @@ mod tests {
             "\r\nDefaultConnectionSettings\r\n-------------------------\r\n{70, 0, 0, 0...}\r\n";
         assert_eq!(detect_text(ps), Kind::RegQuery);
         assert_eq!(detect_text("Hi, please see attached.\n"), Kind::Unknown);
+    }
+
+    #[test]
+    fn collector_manifest_before_content_sniffing() {
+        // Its commands say "reg compare" and "reg query", which alone would make it a capture.
+        let m = "{\r\n  \"collector\": \"proxy-triage collect-script\",\r\n  \"items\": [\r\n {\"file\": \"reg-compare-hkcu-s-1-5-19.txt\", \"command\": \"reg compare \\\"HKCU\\\\x\\\" \\\"HKU\\\\S-1-5-19\\\\x\\\" /v DefaultConnectionSettings\"}\r\n,{\"file\": \"q.txt\", \"command\": \"reg query HKU\"}\r\n  ]\r\n}\r\n";
+        assert_eq!(detect_text(m), Kind::CollectorManifest);
+        assert!(mentions_not_found(
+            "error: the system was unable to find the specified registry key or value."
+        ));
     }
 }

@@ -34,6 +34,7 @@ pub mod probe;
 pub mod proxy;
 pub mod registry;
 pub mod report;
+pub mod scripts;
 pub mod secrets;
 pub mod text;
 

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => cmd::completions::run_completions(&ctx, args.shell),
         Command::Man => cmd::completions::run_man(&ctx),
         Command::Schema => cmd::schema::run(&ctx),
+        Command::CollectScript(args) => cmd::collect::run(&ctx, args),
     };
     ExitCode::from(code)
 }

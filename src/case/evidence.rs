@@ -175,6 +175,8 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
             probes(file, &n.probe_observations, &mut out);
         }
         Content::ProbeCapture(p) => probes(file, &p.observations, &mut out),
+        // LEAD: the manifest attributes the other files; wired in by the evidence integration.
+        Content::CollectorManifest { .. } => {}
         Content::None {} => {}
         // New kinds of issue 18 (console sessions, MDI/MDE tool output): not used as evidence yet.
         _ => {}

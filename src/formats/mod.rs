@@ -3,6 +3,7 @@
 pub mod console_session;
 pub mod mde_analyzer;
 pub mod mdi_tools;
+pub mod collector_manifest;
 pub mod netsh;
 pub mod netsh_messages;
 pub mod powershell;
