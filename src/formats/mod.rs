@@ -5,6 +5,7 @@ pub mod powershell;
 pub mod probe_capture;
 pub mod reg_compare;
 pub mod reg_export;
+pub mod reg_hive;
 pub mod reg_query;
 pub mod reg_skim;
 pub mod reg_writer;
