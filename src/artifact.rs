@@ -6,7 +6,8 @@ use std::io::{self, Cursor, Read};
 use serde::Serialize;
 
 use crate::detect::{self, Kind};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Severity};
+use crate::formats::reg_hive::{self, HiveLimits, LogInput};
 use crate::formats::{
     netsh, probe_capture, reg_compare, reg_export, reg_query, sensor_config, sensor_log,
 };
@@ -28,7 +29,7 @@ pub enum Content {
     SensorLog(sensor_log::SensorLog),
     SensorConfig(sensor_config::SensorConfig),
     ProbeCapture(probe_capture::ProbeCapture),
-    /// A binary hive or an unknown file: nothing but the shared fields.
+    /// A hive's transaction log or an unknown file: nothing but the shared fields.
     None {},
 }
 
@@ -77,7 +78,7 @@ pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
     if detect::is_hive(&prefix) {
         return Ok(Sniffed {
             encoding: TextEncoding::Windows1252,
-            kind: Kind::Hive,
+            kind: detect::hive_kind(&prefix),
             reader: Cursor::new(prefix),
             rest: input,
             empty,
@@ -141,12 +142,22 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
     let stream = sniffed.reader.chain(sniffed.rest);
     let mut diagnostics = Vec::new();
     let content = match kind {
-        Kind::Hive => {
-            diagnostics.push(Diagnostic::warning(
-                1,
-                1,
-                "hive-not-supported",
-                "binary registry hive: export the key with `reg export` or `reg query` instead",
+        Kind::RegHive => {
+            let limits = HiveLimits::default();
+            let mut bytes = Vec::new();
+            stream
+                .take(limits.max_hive_bytes.saturating_add(1))
+                .read_to_end(&mut bytes)?;
+            let (content, diags) = hive_content(name, &bytes, &[], scope, limits);
+            diagnostics.extend(diags);
+            content
+        }
+        Kind::RegHiveLog => {
+            diagnostics.push(Diagnostic::info(
+                0,
+                0,
+                "hive-log",
+                "transaction log of a registry hive (NAME.LOG1/NAME.LOG2): replayed with its hive, never read alone",
             ));
             Content::None {}
         }
@@ -215,7 +226,7 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
         schema_version: crate::SCHEMA_VERSION,
         file: name.to_string(),
         kind,
-        encoding: if kind == Kind::Hive {
+        encoding: if matches!(kind, Kind::RegHive | Kind::RegHiveLog) {
             None
         } else {
             Some(encoding)
@@ -223,6 +234,92 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
         diagnostics,
         content,
     })
+}
+
+/// The content of a hive: every key (`Scope::Full`, the `parse` command), or only the proxy
+/// keys as a `.reg`-shaped export with full paths (`Scope::ProxyRelevant`, the analyser), so
+/// the evidence code reads them like `reg export` output. `name` attributes the hive.
+pub fn hive_content(
+    name: &str,
+    bytes: &[u8],
+    logs: &[LogInput<'_>],
+    scope: Scope,
+    limits: HiveLimits,
+) -> (Content, Vec<Diagnostic>) {
+    if bytes.len() as u64 > limits.max_hive_bytes {
+        let e = reg_hive::HiveError::TooLarge {
+            size: bytes.len() as u64,
+            cap: limits.max_hive_bytes,
+        };
+        return (Content::None {}, vec![e.diagnostic(Severity::Error)]);
+    }
+    match scope {
+        // Every key, paths relative to the hive root (the `parse` command prints the full
+        // `reg-hive` document through `reg_hive::write_json_members` instead).
+        Scope::Full => {
+            let (parsed, diags) = reg_hive::parse(name, bytes, logs, limits);
+            let content = parsed.map_or(Content::None {}, |p| {
+                Content::RegExport(reg_export::RegExport {
+                    header: None,
+                    keys: p
+                        .keys
+                        .into_iter()
+                        .map(reg_hive::HiveKey::into_reg_key)
+                        .collect(),
+                })
+            });
+            (content, diags)
+        }
+        Scope::ProxyRelevant => {
+            let hive = match reg_hive::Hive::open(bytes, logs, limits) {
+                Ok(h) => h,
+                Err(e) => return (Content::None {}, vec![e.diagnostic(Severity::Error)]),
+            };
+            let mount = reg_hive::mount_from_path(name, &hive.info().embedded_name);
+            let paths = reg_hive::proxy_key_paths(mount.account.as_ref());
+            let read = reg_hive::read_paths(&hive, &mount, &paths);
+            let mut diags = read.diagnostics;
+            diags.extend(read.missing.iter().map(|p| {
+                Diagnostic::info(
+                    0,
+                    0,
+                    "hive-key-missing",
+                    format!("key absent from the hive: {p}"),
+                )
+            }));
+            diags.extend(read.unreadable.iter().map(|u| {
+                Diagnostic::warning(
+                    0,
+                    0,
+                    "hive-key-unknown",
+                    format!(
+                        "key could not be read (unknown, not missing): {}: {}",
+                        u.path, u.error
+                    ),
+                )
+            }));
+            (Content::RegExport(read.export), diags)
+        }
+    }
+}
+
+/// Parses a hive together with its transaction logs (paired by [`reg_hive::pair_logs`]).
+pub fn parse_hive_with_logs(
+    name: &str,
+    bytes: &[u8],
+    logs: &[LogInput<'_>],
+    scope: Scope,
+    limits: HiveLimits,
+) -> Artifact {
+    let (content, diagnostics) = hive_content(name, bytes, logs, scope, limits);
+    Artifact {
+        schema_version: crate::SCHEMA_VERSION,
+        file: name.to_string(),
+        kind: Kind::RegHive,
+        encoding: None,
+        diagnostics,
+        content,
+    }
 }
 
 /// A whole capture decoded to text, its lines capped at [`text::DEFAULT_MAX_LINE`] and its

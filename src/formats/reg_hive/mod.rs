@@ -11,6 +11,8 @@
 //! `parse` command), [`mount_from_path`] (whose hive it is) and [`pair_logs`].
 
 pub mod base_block;
+#[doc(hidden)]
+pub mod build;
 pub mod cell;
 pub mod key_node;
 pub mod log;
@@ -238,6 +240,36 @@ pub struct HiveKey {
     pub values: Vec<HiveValue>,
 }
 
+impl HiveKey {
+    /// The key as a `.reg` export key (`line` 0: hives have no lines).
+    pub fn into_reg_key(self) -> RegKey {
+        RegKey {
+            path: self.path,
+            line: 0,
+            delete: false,
+            values: self
+                .values
+                .into_iter()
+                .map(HiveValue::into_reg_value)
+                .collect(),
+        }
+    }
+}
+
+impl HiveValue {
+    /// The value as a `.reg` export value (`line` 0).
+    pub fn into_reg_value(self) -> RegValue {
+        RegValue {
+            name: self.name,
+            value_type: self.value_type,
+            type_code: self.value_type.0,
+            bytes: Some(self.bytes),
+            line: 0,
+            delete: false,
+        }
+    }
+}
+
 /// The remnant of a deleted key found in a free cell (never evidence).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeletedKey {
@@ -327,6 +359,11 @@ impl<'a> Hive<'a> {
         };
         let len = (present.len() as u64).min(claimed) as usize;
         Bins::new(present.get(..len).unwrap_or(&[]), claimed)
+    }
+
+    /// The hive bytes in effect (after replay).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// The `hive` member of the parse JSON.
@@ -639,24 +676,23 @@ pub fn read_paths(hive: &Hive<'_>, mount: &HiveMount, paths: &[&str]) -> Targete
         let rel = rel.trim_matches('\\');
         match hive.find_key(rel) {
             Ok(Some(key)) => {
-                let (values, errors) = hive.values(&key);
-                out.diagnostics
-                    .extend(errors.iter().map(|e| e.diagnostic(Severity::Warning)));
+                let (values, mut errors) = hive.values(&key);
+                if !errors.is_empty() {
+                    // A value we could not read may be the one that matters: the key is
+                    // unknown as a whole rather than shown without it.
+                    let error = errors.swap_remove(0);
+                    out.diagnostics.push(error.diagnostic(Severity::Warning));
+                    out.unreadable.push(Unreadable {
+                        path: rel.to_string(),
+                        error,
+                    });
+                    continue;
+                }
                 out.export.keys.push(RegKey {
                     path: mount.full_path(rel).unwrap_or_else(|| rel.to_string()),
                     line: 0,
                     delete: false,
-                    values: values
-                        .into_iter()
-                        .map(|v| RegValue {
-                            name: v.name,
-                            value_type: v.value_type,
-                            type_code: v.value_type.0,
-                            bytes: Some(v.bytes),
-                            line: 0,
-                            delete: false,
-                        })
-                        .collect(),
+                    values: values.into_iter().map(HiveValue::into_reg_value).collect(),
                 });
                 out.cells.push(key.offset);
             }
