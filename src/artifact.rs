@@ -270,36 +270,91 @@ pub fn hive_content(
             });
             (content, diags)
         }
-        Scope::ProxyRelevant => {
-            let hive = match reg_hive::Hive::open(bytes, logs, limits) {
-                Ok(h) => h,
-                Err(e) => return (Content::None {}, vec![e.diagnostic(Severity::Error)]),
-            };
-            let mount = reg_hive::mount_from_path(name, &hive.info().embedded_name);
-            let paths = reg_hive::proxy_key_paths(mount.account.as_ref());
-            let read = reg_hive::read_paths(&hive, &mount, &paths);
-            let mut diags = read.diagnostics;
-            diags.extend(read.missing.iter().map(|p| {
-                Diagnostic::info(
-                    0,
-                    0,
-                    "hive-key-missing",
-                    format!("key absent from the hive: {p}"),
-                )
-            }));
-            diags.extend(read.unreadable.iter().map(|u| {
-                Diagnostic::warning(
-                    0,
-                    0,
-                    "hive-key-unknown",
-                    format!(
-                        "key could not be read (unknown, not missing): {}: {}",
-                        u.path, u.error
-                    ),
-                )
-            }));
-            (Content::RegExport(read.export), diags)
-        }
+        Scope::ProxyRelevant => match reg_hive::Hive::open(bytes, logs, limits) {
+            Ok(hive) => proxy_keys_of(name, &hive),
+            Err(e) => (Content::None {}, vec![e.diagnostic(Severity::Error)]),
+        },
+    }
+}
+
+/// The analyser's view of a hive file (the proxy keys only, as a `.reg`-shaped export with
+/// full paths), reading the file page by page rather than whole unless logs need a replay.
+pub fn read_hive_file(
+    name: &str,
+    file: std::fs::File,
+    logs: &[LogInput<'_>],
+    limits: HiveLimits,
+) -> Artifact {
+    let (content, diagnostics) = match reg_hive::Hive::open_file(file, logs, limits) {
+        Ok(hive) => proxy_keys_of(name, &hive),
+        Err(e) => (Content::None {}, vec![e.diagnostic(Severity::Error)]),
+    };
+    Artifact {
+        schema_version: crate::SCHEMA_VERSION,
+        file: name.to_string(),
+        kind: Kind::RegHive,
+        encoding: None,
+        diagnostics,
+        content,
+    }
+}
+
+/// The proxy keys of an opened hive with their full paths, and what could not be read.
+fn proxy_keys_of(name: &str, hive: &reg_hive::Hive<'_>) -> (Content, Vec<Diagnostic>) {
+    let mount = reg_hive::mount_from_path(name, &hive.info().embedded_name);
+    let paths = reg_hive::proxy_key_paths(mount.account.as_ref());
+    let read = reg_hive::read_paths(hive, &mount, &paths);
+    let mut diags = read.diagnostics;
+    diags.push(attribution_diagnostic(&mount));
+    diags.extend(read.missing.iter().map(|p| {
+        Diagnostic::info(
+            0,
+            0,
+            "hive-key-missing",
+            format!("key absent from the hive: {p}"),
+        )
+    }));
+    diags.extend(read.unreadable.iter().map(|u| {
+        Diagnostic::warning(
+            0,
+            0,
+            "hive-key-unknown",
+            format!(
+                "key could not be read (unknown, not missing): {}: {}",
+                u.path, u.error
+            ),
+        )
+    }));
+    (Content::RegExport(read.export), diags)
+}
+
+/// Says whose hive this is and how that was decided (a file-name attribution is an
+/// assumption; a stale copy or an unattributed hive is a warning).
+fn attribution_diagnostic(mount: &reg_hive::HiveMount) -> Diagnostic {
+    let Some(account) = &mount.account else {
+        return Diagnostic::warning(
+            0,
+            0,
+            "hive-unattributed",
+            "neither the collection path, the hive's embedded name nor the file name says whose hive this is",
+        );
+    };
+    let by = match mount.attribution {
+        Some(reg_hive::AttributedBy::Path) => "the collection path",
+        Some(reg_hive::AttributedBy::EmbeddedName) => "the name embedded in the hive",
+        _ => "the file name (an assumption)",
+    };
+    let root = account.root_path();
+    match mount.stale {
+        Some(stale) => Diagnostic::warning(
+            0,
+            0,
+            "hive-stale-copy",
+            format!(
+                "{root} by {by}, but the file is a stale copy ({stale:?}): not the live registry"
+            ),
+        ),
+        None => Diagnostic::info(0, 0, "hive-attribution", format!("{root} by {by}")),
     }
 }
 

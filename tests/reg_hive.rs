@@ -250,7 +250,7 @@ fn dirty_hive_replays_both_logs_skipping_the_stale_entry() {
     ];
     let hive = Hive::open(&bytes, &logs, HiveLimits::default()).unwrap();
     assert_eq!(
-        &hive.bytes()[4096..],
+        &hive.bytes().unwrap()[4096..],
         read("dirty-expected-bins.bin").as_slice()
     );
     assert!(!hive.base_block().dirty());
@@ -315,6 +315,50 @@ fn analyser_scope_gives_full_paths_like_a_reg_export() {
         .diagnostics
         .iter()
         .any(|d| d.code == "hive-key-missing" && d.message.contains("Policies")));
+}
+
+#[test]
+fn paged_reads_match_in_memory_reads() {
+    for rel in [
+        LOCAL_SERVICE,
+        DEFAULT,
+        SOFTWARE,
+        "deleted-connections.hiv",
+        "truncated.hiv",
+    ] {
+        let bytes = read(rel);
+        let mem = Hive::open(&bytes, &[], HiveLimits::default()).unwrap();
+        let file = std::fs::File::open(fixture(rel)).unwrap();
+        let paged = Hive::open_file(file, &[], HiveLimits::default()).unwrap();
+        assert!(paged.bytes().is_none());
+        assert_eq!(mem.info(), paged.info());
+        let mount = mount_from_path(rel, &mem.info().embedded_name);
+        let paths = reg_hive::proxy_key_paths(None);
+        let (a, b) = (
+            read_paths(&mem, &mount, &paths),
+            read_paths(&paged, &mount, &paths),
+        );
+        assert_eq!(
+            format!("{:?}", a.export.keys),
+            format!("{:?}", b.export.keys),
+            "{rel}"
+        );
+        assert_eq!(a.missing, b.missing, "{rel}");
+        assert_eq!(a.unreadable, b.unreadable, "{rel}");
+    }
+    // The analyser's entry point on a file.
+    let file = std::fs::File::open(fixture(SOFTWARE)).unwrap();
+    let a = artifact::read_hive_file(SOFTWARE, file, &[], HiveLimits::default());
+    let Content::RegExport(export) = &a.content else {
+        panic!("{:?}", a.content)
+    };
+    assert_eq!(
+        export.keys[1].path,
+        "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections"
+    );
+    assert_eq!(export.keys[1].values[0].name, "WinHttpSettings");
+    assert!(a.diagnostics.iter().any(|d| d.code == "hive-attribution"
+        && d.message == "HKEY_LOCAL_MACHINE\\SOFTWARE by the collection path"));
 }
 
 #[test]
@@ -483,7 +527,7 @@ fn cap_log_growth() {
     }];
     let hive = Hive::open(&bytes, &logs, HiveLimits::default()).unwrap();
     assert_eq!(
-        hive.bytes().len(),
+        hive.bytes().unwrap().len(),
         bytes.len(),
         "nothing applied, nothing grown"
     );

@@ -80,6 +80,16 @@ fn exercise(name: &str, bytes: &[u8], logs: &[LogInput<'_>]) {
             let _ = hive.open_diagnostics();
         }
         let (_, _) = reg_hive::parse(name, bytes, logs, limits);
+        // The same bytes read page by page from a file.
+        if logs.is_empty() {
+            use std::io::Write;
+            let mut f = tempfile::tempfile().unwrap();
+            f.write_all(bytes).unwrap();
+            if let Ok(hive) = Hive::open_file(f, &[], limits) {
+                let mount = mount_from_path(name, &hive.info().embedded_name);
+                let _ = read_paths(&hive, &mount, &reg_hive::proxy_key_paths(None));
+            }
+        }
     });
     assert!(
         start.elapsed() < Duration::from_secs(10),

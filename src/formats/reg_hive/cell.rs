@@ -2,6 +2,7 @@
 //! Every offset is checked against the bytes really present before use.
 
 use super::base_block::BASE_BLOCK_LEN;
+use super::paged::PagedFile;
 use super::{le_u32, HiveError};
 
 /// Offset value meaning "no cell".
@@ -9,10 +10,19 @@ pub const NO_CELL: u32 = 0xFFFF_FFFF;
 /// Size of an `hbin` header.
 pub const HBIN_HEADER_LEN: usize = 32;
 
+/// Where the hive bins data lives: in memory, or in a file read page by page.
+#[derive(Debug, Clone, Copy)]
+enum Source<'h> {
+    Memory(&'h [u8]),
+    Paged(&'h PagedFile),
+}
+
 /// The hive bins data as present in the file, and the size its header claims.
 #[derive(Debug, Clone, Copy)]
 pub struct Bins<'h> {
-    data: &'h [u8],
+    source: Source<'h>,
+    /// Bytes of hive bins data present (bounded by `claimed`).
+    present: u64,
     claimed: u64,
 }
 
@@ -29,22 +39,51 @@ pub struct Cell<'h> {
 impl<'h> Bins<'h> {
     /// `data` starts at file offset 4096; `claimed` is the header's hive bins data size.
     pub fn new(data: &'h [u8], claimed: u64) -> Self {
-        Bins { data, claimed }
+        Bins {
+            source: Source::Memory(data),
+            present: data.len() as u64,
+            claimed,
+        }
     }
 
-    /// The bytes present (may be shorter than claimed in a truncated file).
-    pub fn bytes(&self) -> &'h [u8] {
-        self.data
+    /// Hive bins data read on demand from `file` (whose first 4096 bytes are the base block).
+    pub fn paged(file: &'h PagedFile, claimed: u64) -> Self {
+        let present = file
+            .len()
+            .saturating_sub(BASE_BLOCK_LEN as u64)
+            .min(claimed);
+        Bins {
+            source: Source::Paged(file),
+            present,
+            claimed,
+        }
     }
 
     /// True when the file ends before the claimed hive bins data does.
     pub fn truncated(&self) -> bool {
-        (self.data.len() as u64) < self.claimed
+        self.present < self.claimed
     }
 
     /// File offset of a cell offset (for messages and evidence).
     pub fn file_offset(offset: u32) -> u64 {
         BASE_BLOCK_LEN as u64 + u64::from(offset)
+    }
+
+    /// `len` bytes at bins offset `start`; `Ok(None)` past the data present.
+    fn slice(&self, start: u64, len: usize) -> Result<Option<&'h [u8]>, HiveError> {
+        let Some(end) = start.checked_add(len as u64).filter(|e| *e <= self.present) else {
+            return Ok(None);
+        };
+        match self.source {
+            Source::Memory(d) => Ok(d.get(start as usize..end as usize)),
+            Source::Paged(p) => {
+                p.bytes(BASE_BLOCK_LEN as u64 + start, len)
+                    .map_err(|e| HiveError::Read {
+                        at: BASE_BLOCK_LEN as u64 + start,
+                        reason: e.to_string(),
+                    })
+            }
+        }
     }
 
     /// Reads the cell at `offset`, allocated or not.
@@ -53,8 +92,12 @@ impl<'h> Bins<'h> {
         if offset == NO_CELL || offset % 8 != 0 {
             return Err(HiveError::BadOffset { at, what });
         }
-        let start = offset as usize;
-        let Some(size) = le_u32(self.data, start).map(|s| s as i32) else {
+        let start = u64::from(offset);
+        let Some(size) = self
+            .slice(start, 4)?
+            .and_then(|s| le_u32(s, 0))
+            .map(|s| s as i32)
+        else {
             return Err(self.past_end(offset, 4, what));
         };
         let allocated = size < 0;
@@ -62,10 +105,7 @@ impl<'h> Bins<'h> {
         if len < 8 {
             return Err(HiveError::BadCellSize { at, size });
         }
-        let Some(data) = start
-            .checked_add(len)
-            .and_then(|end| self.data.get(start + 4..end))
-        else {
+        let Some(data) = self.slice(start + 4, len - 4)? else {
             return Err(self.past_end(offset, len as u64, what));
         };
         Ok(Cell {
@@ -104,10 +144,14 @@ impl<'h> Bins<'h> {
 
     /// Walks the cells of every `hbin` in order, for the scan of deleted keys. Stops at the
     /// first damaged `hbin` header (reported once through the returned error).
+    /// Only for a hive in memory (a paged hive is read for targeted lookups only).
     pub fn scan(&self, mut f: impl FnMut(Cell<'h>)) -> Option<HiveError> {
+        let Source::Memory(data) = self.source else {
+            return None;
+        };
         let mut bin = 0usize;
-        while bin < self.data.len() {
-            let header = self.data.get(bin..bin + HBIN_HEADER_LEN);
+        while bin < data.len() {
+            let header = data.get(bin..bin + HBIN_HEADER_LEN);
             let size = header.and_then(|h| le_u32(h, 8)).unwrap_or(0) as usize;
             if header.and_then(|h| h.get(..4)) != Some(b"hbin".as_slice())
                 || size < 4096
@@ -121,15 +165,15 @@ impl<'h> Bins<'h> {
                     expected: "hbin",
                 });
             }
-            let end = bin.saturating_add(size).min(self.data.len());
+            let end = bin.saturating_add(size).min(data.len());
             let mut at = bin + HBIN_HEADER_LEN;
             while at + 4 <= end {
-                let raw = le_u32(self.data, at).unwrap_or(0) as i32;
+                let raw = le_u32(data, at).unwrap_or(0) as i32;
                 let len = raw.unsigned_abs() as usize;
                 if len < 8 || at + len > end {
                     break; // damaged cell: skip the rest of this bin
                 }
-                if let Some(data) = self.data.get(at + 4..at + len) {
+                if let Some(data) = data.get(at + 4..at + len) {
                     f(Cell {
                         offset: at as u32,
                         allocated: raw < 0,

@@ -17,6 +17,7 @@ pub mod cell;
 pub mod key_node;
 pub mod log;
 pub mod mount;
+pub mod paged;
 pub mod subkeys;
 pub mod value;
 
@@ -98,6 +99,8 @@ pub enum HiveError {
         at: u64,
         reason: String,
     },
+    #[error("byte {at}: read failed: {reason}")]
+    Read { at: u64, reason: String },
 }
 
 impl HiveError {
@@ -118,7 +121,8 @@ impl HiveError {
             | HiveError::TooDeep { at, .. }
             | HiveError::Loop { at, .. }
             | HiveError::BadBigData { at, .. }
-            | HiveError::Log { at, .. } => Some(*at),
+            | HiveError::Log { at, .. }
+            | HiveError::Read { at, .. } => Some(*at),
         }
     }
 
@@ -281,10 +285,19 @@ pub struct DeletedKey {
     pub value_names: Vec<String>,
 }
 
+/// The bytes of an opened hive: in memory (borrowed, or owned after replay), or a file read
+/// page by page for targeted lookups.
+#[derive(Debug)]
+enum HiveData<'a> {
+    Memory(Cow<'a, [u8]>),
+    Paged(paged::PagedFile),
+}
+
 /// An opened hive: the file bytes (replayed when logs applied) and what was found.
 #[derive(Debug)]
 pub struct Hive<'a> {
-    bytes: Cow<'a, [u8]>,
+    data: HiveData<'a>,
+    file_len: u64,
     base: BaseBlock,
     info: HiveInfo,
     limits: HiveLimits,
@@ -294,10 +307,98 @@ pub struct Hive<'a> {
 }
 
 impl<'a> Hive<'a> {
-    /// Opens a hive, replaying its logs when it is dirty. Fails only when the file is no
-    /// primary hive at all (or is over the size cap).
+    /// Opens a hive held in memory, replaying its logs when it is dirty. Fails only when the
+    /// file is no primary hive at all (or is over the size cap).
     pub fn open(
         bytes: &'a [u8],
+        logs: &[LogInput<'_>],
+        limits: HiveLimits,
+    ) -> Result<Self, HiveError> {
+        Self::open_data(Cow::Borrowed(bytes), logs, limits)
+    }
+
+    /// [`Hive::open`] on bytes the hive keeps.
+    pub fn open_owned(
+        bytes: Vec<u8>,
+        logs: &[LogInput<'_>],
+        limits: HiveLimits,
+    ) -> Result<Hive<'static>, HiveError> {
+        Hive::open_data(Cow::Owned(bytes), logs, limits)
+    }
+
+    /// Opens a hive file for targeted reads without reading it whole: cells are read page by
+    /// page as [`Hive::find_key`] follows them. With logs (a replay needs the whole hive) the
+    /// file is read into memory, within the size cap.
+    pub fn open_file(
+        mut file: std::fs::File,
+        logs: &[LogInput<'_>],
+        limits: HiveLimits,
+    ) -> Result<Hive<'static>, HiveError> {
+        use std::io::Read;
+        let read_err = |e: io::Error| HiveError::Read {
+            at: 0,
+            reason: e.to_string(),
+        };
+        let len = file.metadata().map_err(read_err)?.len();
+        if len > limits.max_hive_bytes {
+            return Err(HiveError::TooLarge {
+                size: len,
+                cap: limits.max_hive_bytes,
+            });
+        }
+        if !logs.is_empty() {
+            let mut bytes = Vec::new();
+            (&mut file)
+                .take(limits.max_hive_bytes.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(read_err)?;
+            return Hive::open_owned(bytes, logs, limits);
+        }
+        let mut head = Vec::new();
+        (&mut file)
+            .take(base_block::BASE_BLOCK_LEN as u64)
+            .read_to_end(&mut head)
+            .map_err(read_err)?;
+        let base = Self::primary_base_block(&head)?;
+        let mut hive = Hive {
+            info: Self::info_of(&base, Vec::new()),
+            data: HiveData::Paged(paged::PagedFile::new(file, len)),
+            file_len: len,
+            dirty_without_logs: base.dirty(),
+            base,
+            limits,
+            problems: Vec::new(),
+        };
+        hive.info.truncated = hive.bins().truncated();
+        Ok(hive)
+    }
+
+    /// The base block of a primary hive (a log or another file is refused).
+    fn primary_base_block(bytes: &[u8]) -> Result<BaseBlock, HiveError> {
+        let found = BaseBlock::parse(bytes)?;
+        if found.file_type != base_block::FILE_TYPE_PRIMARY {
+            return Err(HiveError::NotPrimary {
+                file_type: found.file_type,
+            });
+        }
+        Ok(found)
+    }
+
+    /// The `hive` member as found (before any replay).
+    fn info_of(found: &BaseBlock, logs: Vec<LogReport>) -> HiveInfo {
+        HiveInfo {
+            embedded_name: found.embedded_name.clone(),
+            sequence: [found.primary_sequence, found.secondary_sequence],
+            checksum_ok: found.checksum_ok,
+            dirty: found.dirty(),
+            logs,
+            truncated: false,
+            minor_version: found.minor_version,
+        }
+    }
+
+    fn open_data(
+        bytes: Cow<'a, [u8]>,
         logs: &[LogInput<'_>],
         limits: HiveLimits,
     ) -> Result<Self, HiveError> {
@@ -307,18 +408,13 @@ impl<'a> Hive<'a> {
                 cap: limits.max_hive_bytes,
             });
         }
-        let found = BaseBlock::parse(bytes)?;
-        if found.file_type != base_block::FILE_TYPE_PRIMARY {
-            return Err(HiveError::NotPrimary {
-                file_type: found.file_type,
-            });
-        }
+        let found = Self::primary_base_block(&bytes)?;
         let mut problems = Vec::new();
         let mut reports = Vec::new();
-        let mut data = Cow::Borrowed(bytes);
+        let mut data = bytes;
         let mut base = found.clone();
         if !logs.is_empty() {
-            let r = log::replay(bytes, &found, logs, limits.max_hive_bytes);
+            let r = log::replay(&data, &found, logs, limits.max_hive_bytes);
             reports = r.reports;
             problems.extend(r.problems.into_iter().map(|e| (Severity::Warning, e)));
             if let Some(replayed) = r.bytes {
@@ -326,22 +422,14 @@ impl<'a> Hive<'a> {
                 data = Cow::Owned(replayed);
             }
         }
-        let dirty_without_logs = found.dirty() && logs.is_empty();
         let mut hive = Hive {
-            info: HiveInfo {
-                embedded_name: found.embedded_name.clone(),
-                sequence: [found.primary_sequence, found.secondary_sequence],
-                checksum_ok: found.checksum_ok,
-                dirty: found.dirty(),
-                logs: reports,
-                truncated: false,
-                minor_version: found.minor_version,
-            },
-            bytes: data,
+            info: Self::info_of(&found, reports),
+            file_len: data.len() as u64,
+            data: HiveData::Memory(data),
             base,
             limits,
             problems,
-            dirty_without_logs,
+            dirty_without_logs: found.dirty() && logs.is_empty(),
         };
         hive.info.truncated = hive.bins().truncated();
         Ok(hive)
@@ -350,20 +438,30 @@ impl<'a> Hive<'a> {
     /// The hive bins data, bounded by what the header claims and what the file holds.
     pub fn bins(&self) -> Bins<'_> {
         let claimed = u64::from(self.base.bins_size);
-        let claimed_ok = claimed != 0 && claimed % 4096 == 0;
-        let present = self.bytes.get(base_block::BASE_BLOCK_LEN..).unwrap_or(&[]);
-        let claimed = if claimed_ok {
+        let present = self
+            .file_len
+            .saturating_sub(base_block::BASE_BLOCK_LEN as u64);
+        let claimed = if claimed != 0 && claimed % 4096 == 0 {
             claimed
         } else {
-            present.len() as u64
+            present
         };
-        let len = (present.len() as u64).min(claimed) as usize;
-        Bins::new(present.get(..len).unwrap_or(&[]), claimed)
+        match &self.data {
+            HiveData::Memory(bytes) => {
+                let rest = bytes.get(base_block::BASE_BLOCK_LEN..).unwrap_or(&[]);
+                let len = (rest.len() as u64).min(claimed) as usize;
+                Bins::new(rest.get(..len).unwrap_or(&[]), claimed)
+            }
+            HiveData::Paged(file) => Bins::paged(file, claimed),
+        }
     }
 
-    /// The hive bytes in effect (after replay).
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// The hive bytes in effect (after replay); `None` for a hive read page by page.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.data {
+            HiveData::Memory(b) => Some(b),
+            HiveData::Paged(_) => None,
+        }
     }
 
     /// The `hive` member of the parse JSON.
@@ -399,11 +497,11 @@ impl<'a> Hive<'a> {
                     "hive-truncated",
                     format!(
                         "the file ends at byte {} but its header claims {} bytes: keys past the cut are unknown",
-                        self.bytes.len(),
+                        self.file_len,
                         base_block::BASE_BLOCK_LEN as u64 + u64::from(self.base.bins_size)
                     ),
                 )
-                .at_offset(self.bytes.len() as u64),
+                .at_offset(self.file_len),
             );
         }
         out
