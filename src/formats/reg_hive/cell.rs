@@ -89,7 +89,7 @@ impl<'h> Bins<'h> {
     /// Reads the cell at `offset`, allocated or not.
     pub fn cell_any(&self, offset: u32, what: &'static str) -> Result<Cell<'h>, HiveError> {
         let at = Self::file_offset(offset);
-        if offset == NO_CELL || offset % 8 != 0 {
+        if offset == NO_CELL || !offset.is_multiple_of(8) {
             return Err(HiveError::BadOffset { at, what });
         }
         let start = u64::from(offset);
@@ -155,7 +155,7 @@ impl<'h> Bins<'h> {
             let size = header.and_then(|h| le_u32(h, 8)).unwrap_or(0) as usize;
             if header.and_then(|h| h.get(..4)) != Some(b"hbin".as_slice())
                 || size < 4096
-                || size % 4096 != 0
+                || !size.is_multiple_of(4096)
             {
                 if bin as u64 >= self.claimed {
                     return None; // padding after the last bin

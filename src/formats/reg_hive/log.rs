@@ -124,7 +124,7 @@ fn scan<'a>(
         let seq = field(12);
         let bins_size = field(16);
         let pages = field(20) as usize;
-        if size < ENTRY_HEADER || size % SECTOR != 0 {
+        if size < ENTRY_HEADER || !size.is_multiple_of(SECTOR) {
             return (
                 entries,
                 Some(bad(
@@ -151,7 +151,7 @@ fn scan<'a>(
                 Some(bad(at, format!("entry {seq}: hash does not verify"))),
             );
         }
-        if bins_size == 0 || bins_size % 4096 != 0 {
+        if bins_size == 0 || !bins_size.is_multiple_of(4096) {
             return (
                 entries,
                 Some(bad(

@@ -441,7 +441,7 @@ impl<'a> Hive<'a> {
         let present = self
             .file_len
             .saturating_sub(base_block::BASE_BLOCK_LEN as u64);
-        let claimed = if claimed != 0 && claimed % 4096 == 0 {
+        let claimed = if claimed != 0 && claimed.is_multiple_of(4096) {
             claimed
         } else {
             present
