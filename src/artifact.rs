@@ -303,7 +303,18 @@ pub fn read_hive_file(
 fn proxy_keys_of(name: &str, hive: &reg_hive::Hive<'_>) -> (Content, Vec<Diagnostic>) {
     let mount = reg_hive::mount_from_path(name, &hive.info().embedded_name);
     let paths = reg_hive::proxy_key_paths(mount.account.as_ref());
-    let read = reg_hive::read_paths(hive, &mount, &paths);
+    // A stale copy (RegBack, Windows.old, shadow copy) is not the live registry: its keys keep
+    // paths relative to the hive root, so they are never taken as an account's settings.
+    let mounted = if mount.stale.is_some() {
+        reg_hive::HiveMount {
+            account: None,
+            attribution: None,
+            stale: mount.stale,
+        }
+    } else {
+        mount.clone()
+    };
+    let read = reg_hive::read_paths(hive, &mounted, &paths);
     let mut diags = read.diagnostics;
     diags.push(attribution_diagnostic(&mount));
     diags.extend(read.missing.iter().map(|p| {

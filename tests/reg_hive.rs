@@ -362,6 +362,28 @@ fn paged_reads_match_in_memory_reads() {
 }
 
 #[test]
+fn stale_copies_are_flagged_and_not_mounted() {
+    let name = "C/Windows/System32/config/RegBack/DEFAULT";
+    let a = artifact::parse_bytes(name, &read(DEFAULT), Scope::ProxyRelevant);
+    let Content::RegExport(export) = &a.content else {
+        panic!("{:?}", a.content)
+    };
+    assert_eq!(export.keys[0].path, IS);
+    let stale = a
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "hive-stale-copy")
+        .unwrap();
+    assert!(
+        stale
+            .message
+            .starts_with("HKEY_USERS\\S-1-5-18 by the collection path"),
+        "{}",
+        stale.message
+    );
+}
+
+#[test]
 fn parse_table_of_a_hive() {
     let out = Command::cargo_bin("proxy-triage")
         .unwrap()
