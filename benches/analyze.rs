@@ -20,11 +20,12 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use proxy_triage::case::model::CaseReport;
 use proxy_triage::case::principals::Principal;
-use proxy_triage::case::{self, AnalyzeOptions};
+use proxy_triage::case::AnalyzeOptions;
 use proxy_triage::formats::reg_writer::{
     write_export, write_units, WriteKey, WriteValue, HEADER_V5,
 };
-use proxy_triage::input::{self, Limits};
+use proxy_triage::input::{CaseRoot, Limits};
+use proxy_triage::pipeline::{self, PipelineOptions};
 use proxy_triage::registry::{utf16le_with_nul, ValueType};
 use proxy_triage::report::{table, RenderOptions};
 
@@ -258,29 +259,25 @@ fn batch() -> io::Result<(Vec<PathBuf>, u64)> {
 
 /// The whole pipeline for one case, as `analyze` runs it without `--probe`.
 fn analyze(path: &Path, limits: &Limits) -> CaseReport {
-    let case_input = input::case_from_path(path, limits);
-    let assembled = case::assemble(&case_input, &AnalyzeOptions { limits: *limits });
-    case::judge(assembled, Vec::new())
+    let options = PipelineOptions {
+        analyze: AnalyzeOptions { limits: *limits },
+        ..PipelineOptions::default()
+    };
+    pipeline::analyze_case(&CaseRoot::Path(path.to_path_buf()), &options).0
 }
 
 fn has_finding(report: &CaseReport, id: &str, principal: Principal) -> bool {
     report
         .findings
         .iter()
-        .any(|f| f.id == id && f.principal.as_ref() == Some(&principal))
+        .any(|f| f.id.as_str() == id && f.principal == Some(principal))
 }
 
 fn finding_ids(report: &CaseReport) -> Vec<String> {
     report
         .findings
         .iter()
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f.id,
-                f.principal.as_ref().map_or("-", Principal::key)
-            )
-        })
+        .map(|f| format!("{}:{}", f.id, f.principal.map_or("-", Principal::key)))
         .collect()
 }
 
@@ -301,8 +298,8 @@ fn bench(c: &mut Criterion) {
     let lines: Vec<u64> = report
         .findings
         .iter()
-        .filter(|f| f.id == "proxy-differs")
-        .flat_map(|f| f.evidence.iter().map(|e| e.line))
+        .filter(|f| f.id.as_str() == "proxy-differs")
+        .flat_map(|f| f.evidence.iter().filter_map(|e| e.line))
         .collect();
     assert!(
         lines.contains(&(system_line + 1)),

@@ -42,6 +42,13 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The formats `fix` can write its summary in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    Table,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
@@ -74,7 +81,8 @@ pub struct LimitArgs {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Files, folders or .zip archives; each is a case (a loose file is its own case). `-` reads stdin.
+    /// Files, folders or .zip archives. Each folder or archive is a case; all loose files together
+    /// are one case. `-` reads stdin.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Treat each entry directly under DIR as a case of its own.
@@ -83,9 +91,20 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Also re-run the 503 probe once per distinct route (network traffic!).
+    /// Also probe the endpoint from this machine (network traffic!). Without
+    /// --on-customer-network only the direct route is probed and the result never changes a verdict.
     #[arg(long)]
     pub probe: bool,
+    /// With --probe: this machine sits on the customer's network, so probe each distinct route of
+    /// the case and count the results as the customer's evidence.
+    #[arg(long, requires = "probe")]
+    pub on_customer_network: bool,
+    /// The sensor endpoint host to judge (and probe), e.g. contoso-corpsensorapi.atp.azure.com.
+    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
+    pub endpoint: Option<String>,
+    /// The workspace name: the endpoint is NAME + sensorapi.atp.azure.com.
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
     /// Extra trust root (PEM) for the probe.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
@@ -152,11 +171,21 @@ pub struct FixArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Output format of the summary.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Print what would be written, write nothing.
+    #[arg(long, value_enum, default_value_t = FixFormat::Table)]
+    pub format: FixFormat,
+    /// Print every file's content instead of writing it.
     #[arg(long)]
     pub dry_run: bool,
+    /// When uploads disagree about the current user's value: the upload to copy (a path as
+    /// given, `archive.zip!entry` inside an archive).
+    #[arg(long = "use", value_name = "FILE")]
+    pub use_file: Option<PathBuf>,
+    /// The sensor endpoint host the README's check browses to (default: from the uploads).
+    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
+    pub endpoint: Option<String>,
+    /// The workspace name: the endpoint is NAME + `sensorapi.atp.azure.com`.
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
     /// Overwrite existing files in DIR.
     #[arg(long)]
     pub force: bool,

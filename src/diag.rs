@@ -13,6 +13,17 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    /// The lowercase name used in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
 /// One remark about an input at a 1-based physical line and 1-based column (in characters).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {

@@ -7,6 +7,18 @@
 //! [`fix`] writes remediation files and [`probe`] talks to the network, only on request.
 //! [`cmd`] holds the glue for each subcommand; `main.rs` only maps arguments to it.
 
+// Customer data must never reach a panic: no unwrap/expect/panic/indexing outside tests.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod artifact;
 pub mod case;
 pub mod cli;
@@ -16,6 +28,8 @@ pub mod diag;
 pub mod fix;
 pub mod formats;
 pub mod input;
+pub mod own_files;
+pub mod pipeline;
 pub mod probe;
 pub mod proxy;
 pub mod registry;
@@ -28,4 +42,4 @@ pub const PROCESSOR_ENDPOINT_URL: &str = "https://triprd1wcuse1sensorapi.eastus.
 /// Host of the documented processor endpoint.
 pub const PROCESSOR_ENDPOINT_HOST: &str = "triprd1wcuse1sensorapi.eastus.cloudapp.azure.com";
 /// Schema version of every JSON document this crate writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;

@@ -160,6 +160,7 @@ impl Serialize for ValueType {
 }
 
 /// Lowercase hex of bytes, no separators (the contract's `data_hex`).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -181,6 +182,7 @@ pub fn utf16le_with_nul(s: &str) -> Vec<u8> {
 }
 
 /// UTF-16LE bytes to a string, stopping at the first NUL; an odd last byte is ignored.
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn utf16le_to_string(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
@@ -191,6 +193,7 @@ pub fn utf16le_to_string(bytes: &[u8]) -> String {
 }
 
 /// UTF-16LE REG_MULTI_SZ bytes to its strings (the closing empty string is not one).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn utf16le_to_multi(bytes: &[u8]) -> Vec<String> {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
@@ -239,6 +242,7 @@ pub fn redacted_string_bytes(ty: ValueType, bytes: &[u8]) -> Option<Vec<u8>> {
 
 /// The decoded form of value data for JSON: string types as text, numbers as numbers,
 /// REG_MULTI_SZ as a list, anything else `null` (the bytes are in `data_hex`).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn decoded_data(ty: ValueType, bytes: &[u8]) -> serde_json::Value {
     use serde_json::Value;
     match ty {
@@ -308,5 +312,65 @@ mod tests {
         }
         assert_eq!(utf16le_to_multi(&b), vec!["a", "b"]);
         assert_eq!(hex_lower(&utf16le_with_nul("t")), "74000000");
+    }
+}
+
+/// The registry keys that hold proxy settings, spelled once for every reader and writer.
+pub mod keys {
+    /// An account's (or HKLM's) WinINet settings, below its hive root.
+    pub const INTERNET_SETTINGS: &str =
+        "Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings";
+    /// Where `DefaultConnectionSettings` (and HKLM's `WinHttpSettings`) live.
+    pub const CONNECTIONS: &str =
+        "Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections";
+    /// The Group Policy key that holds `ProxySettingsPerUser`.
+    pub const POLICY_INTERNET_SETTINGS: &str =
+        "Software\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings";
+    /// The value the documented procedure compares and copies.
+    pub const CONNECTION_VALUE: &str = "DefaultConnectionSettings";
+
+    /// What a key holding proxy settings is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum KeyRole {
+        Connections,
+        InternetSettings,
+        Policy,
+        Other,
+    }
+
+    /// The role of a full key path (any root, any casing).
+    pub fn key_role(path: &str) -> KeyRole {
+        let lower = path.to_ascii_lowercase();
+        if lower.contains("\\policies\\microsoft\\windows\\currentversion\\internet settings") {
+            KeyRole::Policy
+        } else if lower.ends_with("\\internet settings\\connections") {
+            KeyRole::Connections
+        } else if lower.ends_with("\\internet settings") {
+            KeyRole::InternetSettings
+        } else {
+            KeyRole::Other
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn roles_of_the_proxy_keys() {
+            assert_eq!(
+                key_role(&format!("HKEY_USERS\\S-1-5-19\\{CONNECTIONS}")),
+                KeyRole::Connections
+            );
+            assert_eq!(
+                key_role(&format!("HKCU\\{INTERNET_SETTINGS}")),
+                KeyRole::InternetSettings
+            );
+            assert_eq!(
+                key_role(&format!("HKEY_LOCAL_MACHINE\\{POLICY_INTERNET_SETTINGS}")),
+                KeyRole::Policy
+            );
+            assert_eq!(key_role("HKCU\\Software\\Other"), KeyRole::Other);
+        }
     }
 }

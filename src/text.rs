@@ -117,6 +117,7 @@ pub fn sniff(prefix: &[u8], eof: bool, hint: LegacyHint) -> TextEncoding {
 }
 
 /// UTF-16 without BOM: ASCII-heavy text has a NUL in every other byte.
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn sniff_utf16_without_bom(prefix: &[u8]) -> Option<TextEncoding> {
     let sample = &prefix[..prefix.len().min(4096)];
     let pairs = sample.len() / 2;
@@ -152,6 +153,7 @@ fn is_utf8_prefix(prefix: &[u8], eof: bool) -> bool {
 
 /// Chooses between Shift-JIS, the OEM pages and Windows-1252 by how plausible the decoded
 /// non-ASCII characters are (letters score, box drawing and C1 controls cost).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn guess_legacy(prefix: &[u8]) -> TextEncoding {
     let sample = &prefix[..prefix.len().min(64 * 1024)];
     let (sjis, _, sjis_errors) = SHIFT_JIS.decode(sample);
@@ -257,6 +259,7 @@ impl Dec {
     }
 
     /// Decodes `src` onto the end of `dst`; returns whether any sequence was replaced.
+    #[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
     fn decode(&mut self, src: &[u8], dst: &mut String, last: bool) -> bool {
         match self {
             Dec::Rs(d) => {

@@ -54,7 +54,7 @@ fn has(case: &Value, id: &str, principal: Option<&str>) -> bool {
 fn one_case(path: &str) -> (i32, Value) {
     let (code, doc) = analyze(&[path]);
     let case = doc["cases"][0].clone();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     (code, case)
 }
 
@@ -144,9 +144,10 @@ fn proxy_differs_when_local_system_has_another_proxy() {
     assert_eq!(f["principal"], "local_system");
     let title = f["title"].as_str().unwrap_or("");
     assert!(
-        title.contains("proxy_server") && title.contains("bypass_list"),
+        title.contains("the proxy server") && title.contains("the bypass list"),
         "{title}"
     );
+    assert!(!title.contains("proxy_server"), "{title}");
     assert_eq!(f["evidence"][0]["line"], 2);
 }
 
@@ -281,7 +282,19 @@ fn capture_without_account_is_not_guessed() {
 fn identical_under_od_is_known_but_without_content() {
     let (code, case) = one_case("fixtures/cases/identical-od");
     assert_eq!(code, 0);
-    assert_eq!(case["verdict"], "healthy");
+    // LOCAL SYSTEM is known (identical), LOCAL SERVICE is not: no verdict without it.
+    assert_eq!(case["verdict"], "inconclusive");
+    let needs = case["needs"].as_array().unwrap();
+    assert!(needs
+        .iter()
+        .any(|n| n["principal"] == "local_service" && n["blocking"] == true));
+    // LOCAL SYSTEM equals the current user, so the user's export answers it.
+    assert!(needs.iter().any(|n| n["principal"] == "current_user"
+        && n["blocking"] == true
+        && n["command"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("reg export \"HKCU\\")));
     assert!(has(&case, "proxy-matches", Some("local_system")));
     assert!(case["principals"]["local_system"]["summary"]
         .as_str()
@@ -363,20 +376,25 @@ fn stdin_is_a_case_of_its_own() {
 }
 
 #[test]
-fn unreadable_input_exits_2_and_the_rest_is_reported() {
-    let (code, doc) = analyze(&["fixtures/cases/missing", "fixtures/cases/does-not-exist"]);
-    assert_eq!(code, 2);
+fn a_path_that_does_not_exist_exits_2_without_a_fake_case() {
+    let out = bin()
+        .args([
+            "analyze",
+            "fixtures/cases/missing",
+            "fixtures/cases/does-not-exist",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["cases"].as_array().map(Vec::len), Some(1));
     assert!(has(&doc["cases"][0], "proxy-missing", Some("local_system")));
-    let bad = doc["inputs"]
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|i| i["file"] == "fixtures/cases/does-not-exist")
-        })
-        .expect("listed");
-    assert!(bad["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("cannot read")));
+    // -q never hides why an input could not be read.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fixtures/cases/does-not-exist"), "{err}");
 }
 
 #[test]
@@ -460,12 +478,20 @@ fn captured_407_is_probe_failed() {
 }
 
 #[test]
-fn sensor_proxy_is_said_first_and_the_updater_still_matters() {
+fn sensor_proxy_is_said_first_and_replaces_the_registry_copy() {
     let (code, case) = one_case("fixtures/cases/sensor-proxy");
-    assert_eq!(code, 1);
+    // Both services use the sensor-level proxy: the per-account values neither matter nor
+    // block, and no action tells the user to copy them.
+    assert_eq!(code, 0);
+    assert_eq!(case["verdict"], "healthy");
     assert_eq!(case["findings"][0]["id"], "sensor-proxy-configured");
     assert_eq!(case["findings"][0]["principal"], "sensor");
-    assert!(has(&case, "proxy-missing", Some("local_system")));
+    assert!(!has(&case, "proxy-missing", Some("local_system")));
+    for f in case["findings"].as_array().unwrap() {
+        let action = f["action"].as_str().unwrap_or("");
+        assert!(!action.contains("copy the current user"), "{action}");
+        assert!(!action.contains("proxy-triage fix"), "{action}");
+    }
     assert_eq!(case["principals"]["sensor"]["state"], "configured");
     assert_eq!(
         case["principals"]["sensor"]["settings"]["password_set"],

@@ -77,10 +77,15 @@ fn server_503(max: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
 }
 
 fn run(case: &std::path::Path, url: &str) -> (i32, Value) {
+    run_with(case, url, &["--on-customer-network"])
+}
+
+fn run_with(case: &std::path::Path, url: &str, extra: &[&str]) -> (i32, Value) {
     let out = Command::cargo_bin("proxy-triage")
         .expect("binary")
+        .arg("analyze")
+        .args(extra)
         .args([
-            "analyze",
             "--probe",
             "--probe-url",
             url,
@@ -191,6 +196,61 @@ fn failed_route_is_an_error_and_pac_is_not_probed() {
     assert_eq!(not_run["principal"], "local_service");
     assert!(not_run["title"].as_str().unwrap_or("").contains("PAC"));
     assert_eq!(case["probe"]["outcome"], "failed");
+}
+
+#[test]
+fn from_here_only_the_direct_route_is_probed_and_the_verdict_stands() {
+    let (target, target_seen) = server_503(2);
+    let (proxy, proxy_seen) = server_503(2);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("empty.txt"), b"").expect("write");
+    std::fs::write(
+        dir.path().join("all.reg"),
+        export(&[(
+            "HKEY_USERS\\S-1-5-18",
+            blob(3, &format!("127.0.0.1:{proxy}"), ""),
+        )]),
+    )
+    .expect("write");
+    // Without --on-customer-network: no name or proxy from the uploads is contacted.
+    let (code, doc) = run_with(dir.path(), &format!("http://127.0.0.1:{target}/"), &[]);
+    let case = &doc["cases"][0];
+    assert_eq!(code, 0, "{case:#}");
+    assert_eq!(case["verdict"], "inconclusive");
+    assert!(
+        ids(case).contains(&"probe-here-ok".to_string()),
+        "{:?}",
+        ids(case)
+    );
+    assert!(!ids(case).contains(&"probe-ok".to_string()));
+    assert!(proxy_seen.lock().expect("lock").is_empty());
+    assert!(!target_seen.lock().expect("lock").is_empty());
+    let f = case["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "probe-here-ok"))
+        .expect("probe-here-ok");
+    assert_eq!(f["evidence"][0]["probe"], "direct");
+    assert_eq!(case["probe"]["ran"], "here");
+}
+
+#[test]
+fn a_failed_probe_from_here_never_makes_a_case_misconfigured() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("empty.txt"), b"").expect("write");
+    let (code, doc) = run_with(dir.path(), &format!("http://127.0.0.1:{closed}/"), &[]);
+    let case = &doc["cases"][0];
+    assert_eq!(code, 0);
+    assert_eq!(case["verdict"], "inconclusive");
+    let f = case["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "probe-here-failed"))
+        .expect("probe-here-failed");
+    assert_eq!(f["severity"], "warning");
 }
 
 #[test]

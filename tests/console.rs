@@ -378,7 +378,7 @@ proptest::proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
         let a = proxy_triage::artifact::parse_bytes("x.txt", &bytes, proxy_triage::artifact::Scope::Full);
-        proptest::prop_assert_eq!(a.schema_version, 1);
+        proptest::prop_assert_eq!(a.schema_version, 2);
     }
 
     /// Console-looking lines in UTF-16LE with BOM, cut anywhere.

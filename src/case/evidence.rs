@@ -6,9 +6,11 @@ use crate::formats::probe_capture::ProbeObservation;
 use crate::formats::reg_compare::{CompareResult, EntryKind, RegCompareCapture, Side};
 use crate::formats::reg_export::RegExport;
 use crate::formats::reg_query::RegQueryCapture;
+use crate::formats::sensor_log::EventKind;
+use crate::registry::keys::{key_role as classify_key, KeyRole};
 
 use super::model::EvidenceRef;
-use super::principals::{owner_of_key, principal_from_file_name, Principal};
+use super::principals::{owner_of_key, principal_from_file_name, Attribution, Principal};
 
 /// A plain value under `…\Internet Settings` (or the policy key).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +32,10 @@ pub enum Fact {
     /// A full WinINet connection blob (`DefaultConnectionSettings`).
     ConnectionBlob { bytes: Vec<u8> },
     /// The blob was shown only cut (PowerShell table, broken hex): its content is unknown.
-    TruncatedBlob { detail: String },
-    /// The value (or its key) is shown absent.
-    Missing { how: String },
+    TruncatedBlob,
+    /// The value (or its key) is shown absent. `assumed`: read from a recursive export that
+    /// holds the account's `Internet Settings` and its subkeys but no `Connections` key.
+    Missing { assumed: bool },
     /// A plain Internet Settings value (`ProxyEnable`, `ProxyServer`, ...), by name.
     Plain { name: String, data: PlainData },
     /// The `ProxySettingsPerUser` policy value.
@@ -45,32 +48,30 @@ pub enum Fact {
         proxy: Option<String>,
         bypass: Option<String>,
     },
-    /// A `reg compare` verdict without usable value lines (identical under `/od`, or an
-    /// unparsed different). `against` is the other side (normally the current user).
-    CompareVerdict {
-        result: CompareVerdict,
-        against: Option<Principal>,
-    },
+    /// A `reg compare` verdict against the current user without usable value lines
+    /// (identical under `/od`, or an unparsed different).
+    CompareVerdict(CompareVerdict),
     /// The sensor's own proxy (`SensorConfiguration.json`); the password is never kept.
     SensorProxy {
         url: String,
         user: Option<String>,
         password_set: bool,
     },
-    /// The workspace name, when the sensor configuration names it.
-    Workspace(String),
-    /// A captured answer of the 503 test (Invoke-WebRequest, curl, browser text).
+    /// The sensor endpoint host named by the sensor configuration.
+    SensorEndpoint { host: String },
+    /// A captured answer of the reachability test (Invoke-WebRequest, curl, browser text).
     ProbeCaptured { status: Option<u16>, text: String },
-    /// A sensor log event.
+    /// A sensor log event; `host` is the `…sensorapi…` host it names, if any.
     LogEvent {
-        finding_id: String,
-        proxy_problem: bool,
+        kind: EventKind,
         message: String,
+        timestamp: Option<String>,
+        host: Option<String>,
     },
     /// An empty upload.
     CaptureEmpty,
     /// A capture whose account cannot be told.
-    Unattributed { what: String },
+    Unattributed,
 }
 
 /// A fact about a principal (or about the case, when `principal` is None), with its source.
@@ -81,6 +82,8 @@ pub struct Observation {
     pub user: Option<String>,
     pub fact: Fact,
     pub at: EvidenceRef,
+    /// How `principal` was told (content unless a weaker source had to decide).
+    pub attribution: Attribution,
 }
 
 /// Everything one artifact says.
@@ -97,6 +100,7 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
             user: None,
             fact: Fact::CaptureEmpty,
             at: EvidenceRef::new(file, 0),
+            attribution: Attribution::Content,
         });
     }
     match &artifact.content {
@@ -107,11 +111,17 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
                     principal: None,
                     user: None,
                     fact: Fact::LogEvent {
-                        finding_id: e.kind.finding_id().to_string(),
-                        proxy_problem: e.kind.is_proxy_problem(),
+                        kind: e.kind,
                         message: e.message.clone(),
+                        timestamp: e.timestamp.clone(),
+                        host: e
+                            .target
+                            .as_ref()
+                            .map(|t| t.host.clone())
+                            .filter(|h| is_sensor_endpoint_host(h)),
                     },
                     at: EvidenceRef::new(file, e.line),
+                    attribution: Attribution::Content,
                 });
             }
         }
@@ -126,14 +136,16 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
                         password_set: p.password_set,
                     },
                     at: EvidenceRef::new(file, 0),
+                    attribution: Attribution::Content,
                 });
             }
-            if let Some(w) = &cfg.workspace {
+            if let Some(host) = &cfg.endpoint {
                 out.push(Observation {
                     principal: None,
                     user: None,
-                    fact: Fact::Workspace(w.clone()),
+                    fact: Fact::SensorEndpoint { host: host.clone() },
                     at: EvidenceRef::new(file, 0),
+                    attribution: Attribution::Content,
                 });
             }
         }
@@ -156,7 +168,8 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
                         proxy: v.proxy.clone(),
                         bypass: v.bypass.clone(),
                     },
-                    at: EvidenceRef::new(file, v.line),
+                    at: EvidenceRef::new(file, v.statement_line()),
+                    attribution: Attribution::Content,
                 });
             }
             probes(file, &n.probe_observations, &mut out);
@@ -167,26 +180,10 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
     out
 }
 
-/// Which of the two keys the proxy lives under.
-fn classify_key(path: &str) -> KeyRole {
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("\\policies\\microsoft\\windows\\currentversion\\internet settings") {
-        KeyRole::Policy
-    } else if lower.ends_with("\\internet settings\\connections") {
-        KeyRole::Connections
-    } else if lower.ends_with("\\internet settings") {
-        KeyRole::InternetSettings
-    } else {
-        KeyRole::Other
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyRole {
-    Connections,
-    InternetSettings,
-    Policy,
-    Other,
+/// A `<workspace>sensorapi.atp.azure.com`-style host (any cloud: `.atp.azure.us`, GCC).
+pub fn is_sensor_endpoint_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h.contains("sensorapi.") && (h.ends_with(".atp.azure.com") || h.ends_with(".atp.azure.us"))
 }
 
 const PLAIN_NAMES: [&str; 5] = [
@@ -298,9 +295,27 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
                     user,
                     fact,
                     at: EvidenceRef::new(file, v.line),
+                    attribution: Attribution::Content,
                 });
             }
         }
+    }
+    // A recursive export of an account's `Internet Settings` with subkeys but no `Connections`
+    // shows the value absent (regedit and `reg export` always include subkeys).
+    for (path, line) in settings_keys_without_connections(export) {
+        let Some(owner) = owner_of_key(&path) else {
+            continue;
+        };
+        if owner.principal == Principal::Machine {
+            continue;
+        }
+        out.push(Observation {
+            principal: Some(owner.principal),
+            user: owner.user,
+            fact: Fact::Missing { assumed: true },
+            at: EvidenceRef::new(file, line),
+            attribution: Attribution::Content,
+        });
     }
     for (path, line, has) in connections {
         if has {
@@ -316,41 +331,81 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
         out.push(Observation {
             principal: Some(owner.principal),
             user: owner.user,
-            fact: Fact::Missing {
-                how: "the export covers the Connections key without DefaultConnectionSettings"
-                    .to_string(),
-            },
+            fact: Fact::Missing { assumed: false },
             at: EvidenceRef::new(file, line),
+            attribution: Attribution::Content,
         });
     }
 }
 
 const DCS: &str = "DefaultConnectionSettings";
 
+/// `Internet Settings` keys (not the policy key) that the export shows with at least one
+/// subkey but without a `Connections` subkey: one pass, keyed by the lowercased path.
+fn settings_keys_without_connections(export: &RegExport) -> Vec<(String, u64)> {
+    const MARK: &str = "\\internet settings";
+    // lowercased path -> (path as written, line, any subkey, Connections seen)
+    let mut seen: std::collections::HashMap<String, (String, u64, bool, bool)> =
+        std::collections::HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for key in export.keys.iter().filter(|k| !k.delete) {
+        let lower = key.path.to_ascii_lowercase();
+        let Some(i) = lower.find(MARK) else { continue };
+        let end = i + MARK.len();
+        let (Some(parent), Some(rest)) = (lower.get(..end), lower.get(end..)) else {
+            continue;
+        };
+        if parent.contains("\\policies\\") {
+            continue;
+        }
+        let entry = seen.entry(parent.to_string()).or_insert_with(|| {
+            order.push(parent.to_string());
+            (
+                key.path.get(..end).unwrap_or("").to_string(),
+                0,
+                false,
+                false,
+            )
+        });
+        if rest.is_empty() {
+            entry.1 = key.line;
+        } else if rest.starts_with('\\') {
+            entry.2 = true;
+            entry.3 |= rest == "\\connections" || rest.starts_with("\\connections\\");
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| seen.remove(&k))
+        .filter(|(_, line, sub, conn)| *line > 0 && *sub && !*conn)
+        .map(|(path, line, _, _)| (path, line))
+        .collect()
+}
+
 /// Records `fact` for the account, or, when the capture does not say which account it is
 /// about, an unattributed observation (never a guess).
 fn attribute(
     out: &mut Vec<Observation>,
-    principal: Option<Principal>,
+    principal: Option<(Principal, Attribution)>,
     fact: Fact,
-    what: &str,
     at: EvidenceRef,
 ) {
-    let (principal, fact) = match principal {
-        Some(p) => (Some(p), fact),
-        None => (
-            None,
-            Fact::Unattributed {
-                what: what.to_string(),
-            },
-        ),
+    let (principal, fact, attribution) = match principal {
+        Some((p, how)) => (Some(p), fact, how),
+        None => (None, Fact::Unattributed, Attribution::Content),
     };
     out.push(Observation {
         principal,
         user: None,
         fact,
         at,
+        attribution,
     });
+}
+
+/// The account named by whole tokens of the file name: an assumption, marked as such.
+fn by_file_name(file: &str) -> Option<(Principal, Attribution)> {
+    principal_from_file_name(file).map(|p| (p, Attribution::FileName))
 }
 
 fn probes(file: &str, observations: &[ProbeObservation], out: &mut Vec<Observation>) {
@@ -363,6 +418,7 @@ fn probes(file: &str, observations: &[ProbeObservation], out: &mut Vec<Observati
                 text: o.text.clone(),
             },
             at: EvidenceRef::new(file, o.line),
+            attribution: Attribution::Content,
         });
     }
 }
@@ -398,53 +454,45 @@ fn from_reg_compare(file: &str, capture: &RegCompareCapture, out: &mut Vec<Obser
                     .map(|o| o.principal)
                     .find(|p| *p != Principal::CurrentUser)
             })
-            .or_else(|| principal_from_file_name(file));
+            .map(|p| (p, Attribution::Content))
+            .or_else(|| by_file_name(file));
         let at = EvidenceRef::new(file, c.line.max(1));
         for e in &values {
             let Some(owner) = owner_of_key(&e.key) else {
                 continue;
             };
             let fact = if e.truncated {
-                Fact::TruncatedBlob {
-                    detail: "the hex data of the value line is cut".to_string(),
-                }
+                Fact::TruncatedBlob
             } else {
                 Fact::ConnectionBlob {
                     bytes: e.bytes.clone(),
                 }
             };
             out.push(Observation {
-                principal: Some(owner.principal.clone()),
+                principal: Some(owner.principal),
                 user: owner.user.clone(),
                 fact,
                 at: EvidenceRef::new(file, e.line),
+                attribution: Attribution::Content,
             });
             // `=` lines print one side: the other side holds the same bytes.
             if e.side == Side::Both && owner.principal == Principal::CurrentUser {
-                if let Some(p) = &side {
+                if let Some((p, how)) = side {
                     out.push(Observation {
-                        principal: Some(p.clone()),
+                        principal: Some(p),
                         user: None,
                         fact: Fact::ConnectionBlob {
                             bytes: e.bytes.clone(),
                         },
                         at: EvidenceRef::new(file, e.line),
+                        attribution: how,
                     });
                 }
             }
         }
         let verdict = match c.result {
             Some(CompareResult::Missing) => {
-                attribute(
-                    out,
-                    side.clone(),
-                    Fact::Missing {
-                        how: "reg compare: unable to find the specified registry key or value"
-                            .to_string(),
-                    },
-                    "reg compare not-found error",
-                    at,
-                );
+                attribute(out, side, Fact::Missing { assumed: false }, at);
                 continue;
             }
             Some(CompareResult::Identical) => CompareVerdict::Identical,
@@ -454,16 +502,7 @@ fn from_reg_compare(file: &str, capture: &RegCompareCapture, out: &mut Vec<Obser
         if values.iter().any(|e| !e.truncated) {
             continue;
         }
-        attribute(
-            out,
-            side.clone(),
-            Fact::CompareVerdict {
-                result: verdict,
-                against: Some(Principal::CurrentUser),
-            },
-            "reg compare result",
-            at,
-        );
+        attribute(out, side, Fact::CompareVerdict(verdict), at);
     }
 }
 
@@ -502,17 +541,16 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
             has_dcs |= is_dcs;
             let at = EvidenceRef::new(file, v.line);
             if v.truncated {
-                let principal = owner
+                let who = owner
                     .as_ref()
-                    .map(|o| o.principal.clone())
-                    .or_else(|| principal_from_file_name(file));
+                    .map(|o| (o.principal, Attribution::Content))
+                    .or_else(|| by_file_name(file));
                 out.push(Observation {
-                    principal,
+                    principal: who.map(|w| w.0),
                     user: owner.as_ref().and_then(|o| o.user.clone()),
-                    fact: Fact::TruncatedBlob {
-                        detail: format!("{} is shown cut", v.name),
-                    },
+                    fact: Fact::TruncatedBlob,
                     at,
+                    attribution: who.map_or(Attribution::Content, |w| w.1),
                 });
                 continue;
             }
@@ -525,15 +563,15 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
                     user,
                     fact,
                     at,
+                    attribution: Attribution::Content,
                 });
             } else if is_dcs && owner.is_none() {
                 out.push(Observation {
                     principal: None,
                     user: None,
-                    fact: Fact::Unattributed {
-                        what: "DefaultConnectionSettings of an unknown key".to_string(),
-                    },
+                    fact: Fact::Unattributed,
                     at,
+                    attribution: Attribution::Content,
                 });
             }
         }
@@ -542,12 +580,9 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
                 out.push(Observation {
                     principal: Some(o.principal),
                     user: o.user,
-                    fact: Fact::Missing {
-                        how:
-                            "reg query lists the Connections key without DefaultConnectionSettings"
-                                .to_string(),
-                    },
+                    fact: Fact::Missing { assumed: false },
                     at: EvidenceRef::new(file, key.line),
+                    attribution: Attribution::Content,
                 });
             }
         }
@@ -557,17 +592,9 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
         let principal = commanded
             .as_ref()
             .and_then(|c| owner_of_key(&c.0))
-            .map(|o| o.principal)
-            .or_else(|| principal_from_file_name(file));
+            .map(|o| (o.principal, Attribution::Content))
+            .or_else(|| by_file_name(file));
         let at = EvidenceRef::new(file, line);
-        attribute(
-            out,
-            principal,
-            Fact::Missing {
-                how: "reg query: unable to find the specified registry key or value".to_string(),
-            },
-            "reg query not-found error",
-            at,
-        );
+        attribute(out, principal, Fact::Missing { assumed: false }, at);
     }
 }

@@ -8,15 +8,18 @@ use crate::input::zip_archive;
 use crate::input::{CaseInput, Limits, Upload};
 
 pub mod evidence;
+pub mod findings;
 pub mod model;
 pub mod principals;
+pub mod resolve;
 pub mod rules;
 pub mod settings;
 
-pub use rules::{Assembled, Resolved};
+pub use findings::FindingId;
+pub use resolve::{resolve, Assembled, ResolveOptions, Resolved};
 
-use model::{CaseReport, InputRecord, State};
-use principals::Principal;
+use crate::diag::Severity;
+use model::{CaseReport, InputDiagnostic, InputRecord, ProbeEvidence, MAX_INPUT_DIAGNOSTICS};
 
 /// Options of the analysis.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,29 +28,9 @@ pub struct AnalyzeOptions {
     pub limits: Limits,
 }
 
-/// The result of one probe run for a route, as the rules see it.
-#[derive(Debug, Clone)]
-pub struct ProbeEvidence {
-    pub url: String,
-    pub proxy: Option<String>,
-    pub status: Option<u16>,
-    pub outcome: String,
-    pub error: Option<String>,
-    /// The accounts that take this route.
-    pub principals: Vec<Principal>,
-    /// The full probe result for the report.
-    pub detail: serde_json::Value,
-}
-
-/// How one account would reach the endpoint, as far as static settings tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteToProbe {
-    /// No proxy for the endpoint (none set, or the endpoint is bypassed).
-    Direct,
-    /// Through this static proxy (`http://host:port`).
-    Proxy(String),
-    /// A PAC script or WPAD decides on the customer's machine: not reproducible here.
-    NotProbeable(String),
+/// Judges a resolved case with the probe runs (if any): findings, needs, verdict.
+pub fn judge(resolved: &Resolved, probes: &[ProbeEvidence]) -> CaseReport {
+    rules::judge(resolved, probes)
 }
 
 /// Parses every upload of a case and gathers what each says.
@@ -70,11 +53,13 @@ pub fn assemble(input: &CaseInput, options: &AnalyzeOptions) -> Assembled {
 fn input_error(file: &str, case: &str, error: String) -> InputRecord {
     InputRecord {
         file: file.to_string(),
-        kind: "unknown".into(),
         case: case.to_string(),
+        kind: "unknown".into(),
         error: Some(error),
+        ignored: None,
         encoding: None,
-        diagnostics: 0,
+        diagnostics: Vec::new(),
+        diagnostics_omitted: 0,
     }
 }
 
@@ -97,8 +82,11 @@ fn assemble_upload(
             return;
         }
     };
-    let is_zip = match reader.fill_buf() {
-        Ok(head) => zip_archive::is_zip(head),
+    let (is_zip, ignored) = match reader.fill_buf() {
+        Ok(head) => (
+            zip_archive::is_zip(head),
+            crate::own_files::is_own_file(&upload.name, head),
+        ),
         Err(e) => {
             assembled
                 .inputs
@@ -129,10 +117,23 @@ fn assemble_upload(
     match artifact::parse_reader(&upload.name, reader, Scope::ProxyRelevant) {
         Ok(a) => {
             let rejected = a.rejected();
+            let mut diagnostics: Vec<InputDiagnostic> = a
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity >= Severity::Warning)
+                .map(|d| InputDiagnostic {
+                    severity: d.severity,
+                    code: d.code,
+                    message: d.message.clone(),
+                    line: (d.line > 0).then_some(d.line),
+                })
+                .collect();
+            let omitted = diagnostics.len().saturating_sub(MAX_INPUT_DIAGNOSTICS);
+            diagnostics.truncate(MAX_INPUT_DIAGNOSTICS);
             assembled.inputs.push(InputRecord {
                 file: a.file.clone(),
-                kind: a.kind.name().to_string(),
                 case: case.to_string(),
+                kind: a.kind.name().to_string(),
                 error: if rejected {
                     a.diagnostics
                         .iter()
@@ -141,14 +142,14 @@ fn assemble_upload(
                 } else {
                     None
                 },
+                ignored: ignored.clone(),
                 encoding: a.encoding.map(|e| e.name().to_string()),
-                diagnostics: a
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.severity >= crate::diag::Severity::Warning)
-                    .count(),
+                diagnostics,
+                diagnostics_omitted: omitted,
             });
-            assembled.observations.extend(evidence::observations(&a));
+            if ignored.is_none() {
+                assembled.observations.extend(evidence::observations(&a));
+            }
         }
         Err(e) => {
             assembled
@@ -156,72 +157,4 @@ fn assemble_upload(
                 .push(input_error(&upload.name, case, format!("cannot read: {e}")))
         }
     }
-}
-
-/// The route of each account the sensor runs as (and the sensor's own proxy), for the probe.
-pub fn routes_to_probe(assembled: &Assembled) -> Vec<(Principal, RouteToProbe)> {
-    let (_, resolved) = rules::judge(assembled.clone(), Vec::new());
-    let endpoint = crate::proxy::SENSOR_ENDPOINT_EXAMPLE;
-    let mut routes = Vec::new();
-    for p in [
-        Principal::Sensor,
-        Principal::LocalSystem,
-        Principal::LocalService,
-        Principal::CurrentUser,
-    ] {
-        let state = resolved.states.get(&p).copied().unwrap_or(State::Unknown);
-        let eff = match resolved.effective.get(&p) {
-            Some(e) => e.clone(),
-            // A missing value means the untouched default: direct.
-            None if state == State::Missing => {
-                routes.push((p, RouteToProbe::Direct));
-                continue;
-            }
-            None => continue,
-        };
-        let route = if eff.proxy_enabled() {
-            match settings::https_route(&eff, endpoint) {
-                settings::HttpsRoute::Proxy(proxy) => RouteToProbe::Proxy(proxy_url(&proxy)),
-                _ => RouteToProbe::Direct,
-            }
-        } else if eff.pac_or_autodetect_only()
-            && !(matches!(p, Principal::LocalSystem | Principal::LocalService)
-                && eff.is_untouched_default())
-        {
-            let why = if eff.pac_enabled() {
-                format!("PAC script {} decides the route", eff.auto_config_url())
-            } else {
-                "auto-detect (WPAD) decides the route".to_string()
-            };
-            RouteToProbe::NotProbeable(why)
-        } else {
-            RouteToProbe::Direct
-        };
-        routes.push((p, route));
-    }
-    if routes.is_empty() {
-        routes.push((Principal::CurrentUser, RouteToProbe::Direct));
-    }
-    routes
-}
-
-fn proxy_url(server: &str) -> String {
-    if server.contains("://") {
-        server.to_string()
-    } else {
-        format!("http://{server}")
-    }
-}
-
-/// Runs the rules with the probe results and returns the case report.
-pub fn judge(assembled: Assembled, probes: Vec<ProbeEvidence>) -> CaseReport {
-    rules::judge(assembled, probes).0
-}
-
-/// Judges and also returns the resolved settings (the fix needs the reference blob).
-pub fn judge_with_settings(
-    assembled: Assembled,
-    probes: Vec<ProbeEvidence>,
-) -> (CaseReport, Resolved) {
-    rules::judge(assembled, probes)
 }

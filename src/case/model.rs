@@ -5,30 +5,79 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::principals::Principal;
+use super::findings::FindingId;
+use super::principals::{Attribution, Principal};
+use crate::probe::ProbeOutcome;
 
-/// Where a statement comes from: an upload and a 1-based line (0 when the file as a whole).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// Where a statement comes from: an upload and a 1-based line (none when the file as a
+/// whole speaks), how its account was told, or a probe run from this machine.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EvidenceRef {
     pub file: String,
-    pub line: u64,
+    pub line: Option<u64>,
+    /// How the account this evidence speaks of was told (null for case-wide evidence).
+    pub attribution: Option<Attribution>,
+    /// A probe run from this machine (`direct` or `proxy host:port`) instead of a file.
+    pub probe: Option<String>,
 }
 
 impl EvidenceRef {
+    /// A file and a 1-based line; 0 means the file as a whole.
     pub fn new(file: impl Into<String>, line: u64) -> Self {
         EvidenceRef {
             file: file.into(),
-            line,
+            line: (line > 0).then_some(line),
+            attribution: None,
+            probe: None,
         }
+    }
+
+    /// The same evidence, tied to its account this way.
+    pub fn attributed(mut self, how: Attribution) -> Self {
+        self.attribution = Some(how);
+        self
+    }
+
+    /// A probe run from this machine through `route`.
+    pub fn probe_here(route: impl Into<String>) -> Self {
+        EvidenceRef {
+            file: String::new(),
+            line: None,
+            attribution: None,
+            probe: Some(route.into()),
+        }
+    }
+
+    /// The same place, whatever the attribution (for grouping).
+    pub fn same_place(&self, other: &EvidenceRef) -> bool {
+        self.file == other.file && self.line == other.line && self.probe == other.probe
+    }
+}
+
+impl Serialize for EvidenceRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if let Some(route) = &self.probe {
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry("probe", route)?;
+            return m.end();
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("file", &self.file)?;
+        m.serialize_entry("line", &self.line)?;
+        if let Some(a) = self.attribution {
+            m.serialize_entry("attribution", &a)?;
+        }
+        m.end()
     }
 }
 
 impl std::fmt::Display for EvidenceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line > 0 {
-            write!(f, "{}:{}", self.file, self.line)
-        } else {
-            write!(f, "{}", self.file)
+        match (&self.probe, self.line) {
+            (Some(route), _) => write!(f, "probe from here via {route}"),
+            (None, Some(line)) => write!(f, "{}:{}", self.file, line),
+            (None, None) => write!(f, "{}", self.file),
         }
     }
 }
@@ -62,6 +111,10 @@ pub struct PrincipalReport {
     /// For `current_user`: every user hive that carries proxy settings, when there are several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserSettings>,
+    /// What the state rests on that the evidence does not show outright (file-name
+    /// attribution, absence read from a recursive export).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
 }
 
 /// One user hive's proxy settings (HKCU or `HKEY_USERS\S-1-5-21-…`).
@@ -82,38 +135,25 @@ impl PrincipalReport {
             summary: String::new(),
             reference: None,
             users: Vec::new(),
+            assumptions: Vec::new(),
         }
     }
 }
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
+pub use crate::diag::Severity;
 
 /// One conclusion with the action to take and its evidence.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub id: String,
+    pub id: FindingId,
     pub severity: Severity,
     pub principal: Option<Principal>,
     pub title: String,
     pub action: String,
     pub evidence: Vec<EvidenceRef>,
+    /// The customer's own words behind the finding (a log line), escaped when shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
 }
 
 /// The overall judgement of a case.
@@ -141,11 +181,90 @@ pub struct CaseProbe {
     pub url: String,
     pub proxy: Option<String>,
     pub status: Option<u16>,
-    pub outcome: String,
+    pub outcome: ProbeOutcome,
     pub error: Option<String>,
+    /// Where it ran: `customer` (captured, or vouched with `--on-customer-network`) or `here`.
+    pub ran: ProbeSite,
     /// Every probe run for the case's distinct routes (and principals not probed, with why).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub runs: Vec<serde_json::Value>,
+    pub runs: Vec<ProbeEvidence>,
+}
+
+/// Whose network a probe shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeSite {
+    /// Captured on the customer's side, or run here with `--on-customer-network`.
+    Customer,
+    /// Run from the engineer's machine: says nothing about the customer's network.
+    Here,
+}
+
+/// One probe run of `analyze --probe`, as the rules and the report see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeEvidence {
+    /// `direct` or `proxy host:port`.
+    pub route: String,
+    pub principals: Vec<Principal>,
+    pub url: String,
+    pub proxy: Option<String>,
+    pub status: Option<u16>,
+    /// Null when the route was not probed (PAC, WPAD).
+    pub outcome: Option<ProbeOutcome>,
+    pub error: Option<String>,
+    pub not_probed: Option<String>,
+    pub elapsed_ms: Option<u64>,
+    /// Whose network the run shows.
+    pub site: ProbeSite,
+}
+
+/// The sensor endpoint host a case is judged against, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    pub host: String,
+    pub source: EndpointSource,
+}
+
+/// Where the endpoint host was learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointSource {
+    /// `--endpoint` / `--workspace`.
+    Flag,
+    /// `SensorConfiguration.json`.
+    SensorConfig,
+    /// The collector's manifest.
+    Manifest,
+    /// A host named in the sensor logs.
+    SensorLog,
+    /// Nothing named it: `<workspace>sensorapi.atp.azure.com`.
+    Default,
+}
+
+/// The placeholder host judged when no upload names the workspace.
+pub const DEFAULT_ENDPOINT_HOST: &str = "<workspace>sensorapi.atp.azure.com";
+
+impl Endpoint {
+    /// The host to match bypass lists against (the placeholder made a valid name).
+    pub fn judged_host(&self) -> String {
+        self.host.replace(['<', '>'], "")
+    }
+
+    /// The current documented verification URL on this host.
+    pub fn ping_url(&self) -> String {
+        format!("https://{}/tri/sensor/api/ping", self.host)
+    }
+}
+
+/// Something to ask the customer for, with the exact command they run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Need {
+    pub principal: Option<Principal>,
+    /// True when no verdict is possible without it.
+    pub blocking: bool,
+    pub what: String,
+    pub why: String,
+    pub command: Option<String>,
 }
 
 /// One analysed case.
@@ -153,14 +272,17 @@ pub struct CaseProbe {
 pub struct CaseReport {
     pub case: String,
     pub verdict: Verdict,
-    pub principals: BTreeMap<&'static str, PrincipalReport>,
+    /// One line: the verdict, the main reason, the endpoint judged.
+    pub summary: String,
+    pub endpoint: Endpoint,
+    pub principals: BTreeMap<Principal, PrincipalReport>,
     pub findings: Vec<Finding>,
+    pub needs: Vec<Need>,
     pub probe: Option<CaseProbe>,
     /// Captures whose account could not be told (neither command, keys nor file name).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unattributed: Vec<EvidenceRef>,
     /// The inputs of this case (also listed in the top-level `inputs`).
-    #[serde(skip)]
     pub inputs: Vec<InputRecord>,
 }
 
@@ -171,18 +293,32 @@ impl CaseReport {
     }
 }
 
+/// One diagnostic of an input, as listed in `inputs[]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub line: Option<u64>,
+}
+
+/// Diagnostics listed per input in reports; the rest are counted.
+pub const MAX_INPUT_DIAGNOSTICS: usize = 20;
+
 /// One input file as read: its kind, its case, and why it could not be used, if so.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputRecord {
     pub file: String,
-    pub kind: String,
     pub case: String,
+    pub kind: String,
     pub error: Option<String>,
+    /// Why the file was read but not used as evidence (the tool's own files, ...).
+    pub ignored: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
-    /// Parser diagnostics of severity error or warning (counted; details via `parse`).
+    pub diagnostics: Vec<InputDiagnostic>,
     #[serde(skip_serializing_if = "is_zero")]
-    pub diagnostics: usize,
+    pub diagnostics_omitted: usize,
 }
 
 fn is_zero(n: &usize) -> bool {

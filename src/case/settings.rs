@@ -41,6 +41,26 @@ impl Effective {
         }
     }
 
+    /// The report's `settings` object: one shape for every source (the `decode` field
+    /// names: `proxy_server`, `bypass_list`, `auto_config_url`, the flags in words), plus the
+    /// value's hex when it came from a blob.
+    pub fn report_json(&self, blob: Option<&[u8]>) -> Value {
+        let mut v = serde_json::to_value(&self.model).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            if let Detail::Blob(b) = &self.detail {
+                o.insert("version".into(), b.version.into());
+                o.insert("counter".into(), b.counter.into());
+                if let Some(e) = &self.error {
+                    o.insert("error".into(), e.as_str().into());
+                }
+            }
+            if let Some(bytes) = blob {
+                o.insert("data_hex".into(), crate::registry::hex_lower(bytes).into());
+            }
+        }
+        v
+    }
+
     /// The raw flags (0 when the source has none).
     pub fn flags(&self) -> u32 {
         self.model.flags.unwrap_or(0)
@@ -171,7 +191,7 @@ pub fn from_winhttp_text(direct: bool, proxy: Option<&str>, bypass: Option<&str>
     } else {
         EffectiveSettings::from_netsh(proxy, bypass)
     };
-    let json = serde_json::json!({"source": "netsh winhttp", "direct": direct, "proxy": proxy.map(redact), "bypass": bypass});
+    let json = serde_json::to_value(&model).unwrap_or(Value::Null);
     Effective::new(model, Detail::Json(json), None)
 }
 

@@ -2,20 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use rayon::prelude::*;
 
 use crate::case::model::{AnalysisReport, CaseReport, Severity};
-use crate::case::principals::Principal;
-use crate::case::RouteToProbe;
-use crate::case::{self, ProbeEvidence};
+use crate::case::{self, ResolveOptions};
 use crate::cli::{AnalyzeArgs, Format, LimitArgs};
-use crate::input::{self, CaseInput, Limits};
-use crate::probe;
-use crate::probe::{probe_routes, Route};
+use crate::input::{self, CaseRoot, Limits};
+use crate::pipeline::{self, PipelineOptions, ProbeOptions};
 use crate::report::{self, RenderOptions};
 
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
@@ -30,6 +26,51 @@ pub fn limits_from(args: &LimitArgs) -> Limits {
         follow_links: args.follow_links,
         ..Limits::default()
     }
+}
+
+/// The endpoint host of `--endpoint HOST` or `--workspace NAME` (`NAME` + `sensorapi.atp.azure.com`).
+pub fn endpoint_from(
+    endpoint: Option<&str>,
+    workspace: Option<&str>,
+) -> Result<Option<String>, String> {
+    let valid = |h: &str| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    };
+    match (endpoint.map(str::trim), workspace.map(str::trim)) {
+        (Some(_), Some(_)) => Err("give --endpoint or --workspace, not both".into()),
+        (Some(h), None) => {
+            let h = h
+                .trim_start_matches("https://")
+                .trim_end_matches('/')
+                .to_ascii_lowercase();
+            if valid(&h) {
+                Ok(Some(h))
+            } else {
+                Err(format!("--endpoint: `{h}` is not a host name"))
+            }
+        }
+        (None, Some(w)) => {
+            let w = w.to_ascii_lowercase();
+            if valid(&w) && !w.contains('.') {
+                Ok(Some(format!("{w}sensorapi.atp.azure.com")))
+            } else {
+                Err(format!(
+                    "--workspace: `{w}` is not a workspace name (give a host with --endpoint)"
+                ))
+            }
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Reads a small file given on the command line, at most `cap` bytes.
+fn read_capped(path: &std::path::Path, cap: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    std::fs::File::open(path)?.take(cap).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// What the main thread needs of one analysed case: its rendered text (streaming formats),
@@ -49,18 +90,31 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     let limits = limits_from(&args.limits);
     // Case roots only: each case is expanded (walked, archives inflated) by its worker and
     // dropped once judged, so memory follows the threads, not the number of tickets.
-    let mut roots: Vec<PathBuf> = args.paths.clone();
+    let (mut roots, missing) = input::case_roots(&args.paths);
+    for m in &missing {
+        ctx.error(&format!("{}: {}", m.name, m.reason));
+    }
     if let Some(dir) = &args.batch {
         match input::batch_entries(dir) {
-            Ok(entries) => roots.extend(entries),
+            Ok(entries) => roots.extend(entries.into_iter().map(CaseRoot::Path)),
             Err(e) => {
-                ctx.warn(&format!("--batch {}: {e}", input::display_name(dir)));
+                ctx.error(&format!("--batch {}: {e}", input::display_name(dir)));
                 return EXIT_INPUT;
             }
         }
     }
+    if roots.is_empty() {
+        return EXIT_INPUT;
+    }
+    let endpoint = match endpoint_from(args.endpoint.as_deref(), args.workspace.as_deref()) {
+        Ok(e) => e,
+        Err(msg) => {
+            ctx.error(&msg);
+            return EXIT_USAGE;
+        }
+    };
     let ca_cert = match &args.ca_cert {
-        Some(p) => match std::fs::read(p) {
+        Some(p) => match read_capped(p, 1024 * 1024) {
             Ok(b) => Some(b),
             Err(e) => {
                 ctx.warn(&format!("--ca-cert {}: {e}", input::display_name(p)));
@@ -94,81 +148,28 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         let spinner = indicatif::ProgressBar::new_spinner();
         spinner.set_message(format!(
             "analysing {}",
-            roots
-                .first()
-                .map(|r| input::display_name(r))
-                .unwrap_or_default()
+            roots.first().map(input::root_name).unwrap_or_default()
         ));
         spinner.enable_steady_tick(Duration::from_millis(120));
         Some(spinner)
     };
 
-    let options = case::AnalyzeOptions { limits };
-    let probe_url = args
-        .probe_url
-        .clone()
-        .unwrap_or_else(|| crate::PROCESSOR_ENDPOINT_URL.to_string());
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    let do_probe = args.probe;
-    let analyze_one = |root: &PathBuf| -> CaseReport {
-        let c: CaseInput = input::case_from_path(root, &limits);
-        let assembled = case::assemble(&c, &options);
-        drop(c);
-        let probes = if do_probe {
-            let routes: Vec<(String, Route)> = case::routes_to_probe(&assembled)
-                .into_iter()
-                .map(|(p, r)| {
-                    let route = match r {
-                        RouteToProbe::Direct => Route::Direct,
-                        RouteToProbe::Proxy(proxy) => Route::Proxy(proxy),
-                        RouteToProbe::NotProbeable(why) => Route::NotProbeable(why),
-                    };
-                    (p.key().to_string(), route)
-                })
-                .collect();
-            probe_routes(&probe_url, &routes, ca_cert.as_deref(), timeout)
-                .into_iter()
-                .map(|rp| {
-                    let detail = serde_json::to_value(&rp).unwrap_or(serde_json::Value::Null);
-                    let principals = rp
-                        .principals
-                        .iter()
-                        .filter_map(|k| Principal::ALL.iter().find(|p| p.key() == k).cloned())
-                        .collect();
-                    match rp.result {
-                        Some(r) => ProbeEvidence {
-                            url: r.url.clone(),
-                            proxy: r.proxy.clone(),
-                            status: r.status,
-                            outcome: serde_json::to_value(r.outcome)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_else(|| "failed".to_string()),
-                            error: r.error.clone().or_else(|| {
-                                Some(r.explanation.clone()).filter(|e| {
-                                    !e.is_empty() && r.outcome != probe::ProbeOutcome::Reachable
-                                })
-                            }),
-                            principals,
-                            detail,
-                        },
-                        None => ProbeEvidence {
-                            url: probe_url.clone(),
-                            proxy: None,
-                            status: None,
-                            outcome: "not_probed".to_string(),
-                            error: rp.not_probed.clone(),
-                            principals,
-                            detail,
-                        },
-                    }
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        case::judge(assembled, probes)
+    let probe_url = args.probe_url.clone().or_else(|| {
+        endpoint
+            .as_deref()
+            .map(|h| format!("https://{h}/tri/sensor/api/ping"))
+    });
+    let options = PipelineOptions {
+        analyze: case::AnalyzeOptions { limits },
+        resolve: ResolveOptions { endpoint },
+        probe: args.probe.then(|| ProbeOptions {
+            url: probe_url,
+            on_customer_network: args.on_customer_network,
+            ca_cert: ca_cert.clone(),
+            timeout: Duration::from_secs(args.timeout.max(1)),
+        }),
     };
+    let analyze_one = |root: &CaseRoot| -> CaseReport { pipeline::analyze_case(root, &options).0 };
 
     let render = RenderOptions {
         color: ctx.color,
@@ -181,7 +182,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     let streaming = !matches!(args.format, Format::Json);
     let format = args.format;
     // Each worker analyses and renders its case; the main thread only orders and writes.
-    let run_one = |root: &PathBuf| -> CaseOutcome {
+    let run_one = |root: &CaseRoot| -> CaseOutcome {
         let report = analyze_one(root);
         let text = match format {
             Format::Json => None,
@@ -298,9 +299,9 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         return EXIT_INPUT;
     }
     for (file, err) in &input_errors {
-        ctx.warn(&format!("{file}: {err}"));
+        ctx.error(&format!("{file}: {err}"));
     }
-    if !input_errors.is_empty() {
+    if !input_errors.is_empty() || !missing.is_empty() {
         EXIT_INPUT
     } else if error_finding {
         EXIT_FINDING

@@ -60,4 +60,9 @@ impl Context {
             eprintln!("proxy-triage: {}", crate::text::escape_control(msg));
         }
     }
+
+    /// Why an input could not be read or a command could not run: printed even with `-q`.
+    pub fn error(&self, msg: &str) {
+        eprintln!("proxy-triage: {}", crate::text::escape_control(msg));
+    }
 }

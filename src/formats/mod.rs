@@ -4,6 +4,7 @@ pub mod netsh;
 pub mod powershell;
 pub mod probe_capture;
 pub mod reg_compare;
+pub mod reg_exe;
 pub mod reg_export;
 pub mod reg_hive;
 pub mod reg_query;

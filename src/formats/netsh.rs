@@ -51,6 +51,15 @@ pub struct WinHttpView {
     pub line: u64,
     pub proxy_line: Option<u64>,
     pub bypass_line: Option<u64>,
+    /// Line of the `Direct access (no proxy server).` statement.
+    pub direct_line: Option<u64>,
+}
+
+impl WinHttpView {
+    /// The line that says what the setting is (not the block's header).
+    pub fn statement_line(&self) -> u64 {
+        self.proxy_line.or(self.direct_line).unwrap_or(self.line)
+    }
 }
 
 /// A netsh capture: the last settings shown, and every block in order.
@@ -153,6 +162,7 @@ pub fn parse(text: &str, file_name: &str) -> (NetshCapture, Vec<Diagnostic>) {
             let v = view(&mut out.views, n, pending_source);
             v.direct = true;
             v.shown = true;
+            v.direct_line = Some(n);
             continue;
         }
         if let Some((label, value)) = t.split_once(':') {
@@ -245,6 +255,7 @@ fn none_to_null(value: &str) -> Option<String> {
 }
 
 /// The current block, or a new one when none is open (pastes without the header line).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn view(
     views: &mut Vec<WinHttpView>,
     line: u64,

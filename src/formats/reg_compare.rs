@@ -7,33 +7,11 @@ use serde::Serialize;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::formats::powershell::{self, LogicalLine};
 use crate::formats::probe_capture::{ProbeObservation, ProbeScanner};
-use crate::formats::reg_query::{self, find_type_token, printed_to_bytes};
+pub use crate::formats::reg_exe::messages::{
+    classify, has_error_prefix, CompareResult, ErrorKind, Localized, Message,
+};
+use crate::formats::reg_exe::printed::{self, find_type_token, printed_to_bytes};
 use crate::registry::{self, KeyPath, ValueType};
-
-/// The verdict of one comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CompareResult {
-    /// `Result Compared: Identical` (or exit code 0).
-    Identical,
-    /// `Result Compared: Different`, or `<`/`>` lines whatever the language.
-    Different,
-    /// The not-found error: the documented procedure reads it as "no proxy for that account".
-    Missing,
-    /// Any other error.
-    Error,
-}
-
-/// What kind of error reg.exe printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    NotFound,
-    AccessDenied,
-    InvalidSyntax,
-    InvalidKey,
-    Other,
-}
 
 /// Which side a line belongs to: `<` the first key, `>` the second, `=` both (with /oa, /os).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,253 +113,6 @@ pub struct RegCompareCapture {
     pub probe_observations: Vec<ProbeObservation>,
 }
 
-/// A message reg.exe prints, recognised in one of the known languages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Message {
-    Error(ErrorKind),
-    /// `Type "REG COMPARE /?" for usage.`
-    Usage,
-    /// `The operation completed successfully.`
-    Success,
-    /// `Result Compared:  Different` (the verdict word in any known language).
-    Result(CompareResult),
-}
-
-/// A recognised message and the language it was written in (null when it says nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Localized {
-    pub message: Message,
-    pub language: Option<&'static str>,
-}
-
-const MESSAGES: &[(&str, Message, &str)] = &[
-    (
-        "unable to find the specified registry key or value",
-        Message::Error(ErrorKind::NotFound),
-        "en",
-    ),
-    (
-        "registrierungsschlüssel bzw. wert wurde nicht gefunden",
-        Message::Error(ErrorKind::NotFound),
-        "de",
-    ),
-    (
-        "la clé ou la valeur de registre",
-        Message::Error(ErrorKind::NotFound),
-        "fr",
-    ),
-    (
-        "no pudo encontrar la clave o el valor del registro",
-        Message::Error(ErrorKind::NotFound),
-        "es",
-    ),
-    (
-        "キーまたは値が見つかりません",
-        Message::Error(ErrorKind::NotFound),
-        "ja",
-    ),
-    (
-        "access is denied",
-        Message::Error(ErrorKind::AccessDenied),
-        "en",
-    ),
-    (
-        "zugriff verweigert",
-        Message::Error(ErrorKind::AccessDenied),
-        "de",
-    ),
-    (
-        "accès refusé",
-        Message::Error(ErrorKind::AccessDenied),
-        "fr",
-    ),
-    (
-        "acceso denegado",
-        Message::Error(ErrorKind::AccessDenied),
-        "es",
-    ),
-    (
-        "アクセスが拒否されました",
-        Message::Error(ErrorKind::AccessDenied),
-        "ja",
-    ),
-    (
-        "invalid syntax",
-        Message::Error(ErrorKind::InvalidSyntax),
-        "en",
-    ),
-    (
-        "ungültige syntax",
-        Message::Error(ErrorKind::InvalidSyntax),
-        "de",
-    ),
-    (
-        "syntaxe non valide",
-        Message::Error(ErrorKind::InvalidSyntax),
-        "fr",
-    ),
-    (
-        "sintaxis no válida",
-        Message::Error(ErrorKind::InvalidSyntax),
-        "es",
-    ),
-    (
-        "構文が無効です",
-        Message::Error(ErrorKind::InvalidSyntax),
-        "ja",
-    ),
-    (
-        "invalid key name",
-        Message::Error(ErrorKind::InvalidKey),
-        "en",
-    ),
-    (
-        "ungültiger schlüsselname",
-        Message::Error(ErrorKind::InvalidKey),
-        "de",
-    ),
-    (
-        "nom de clé non valide",
-        Message::Error(ErrorKind::InvalidKey),
-        "fr",
-    ),
-    (
-        "nombre de clave no válido",
-        Message::Error(ErrorKind::InvalidKey),
-        "es",
-    ),
-    (
-        "キー名が無効です",
-        Message::Error(ErrorKind::InvalidKey),
-        "ja",
-    ),
-    (
-        "the operation completed successfully",
-        Message::Success,
-        "en",
-    ),
-    (
-        "der vorgang wurde erfolgreich beendet",
-        Message::Success,
-        "de",
-    ),
-    ("l'opération a réussi", Message::Success, "fr"),
-    ("l’opération a réussi", Message::Success, "fr"),
-    (
-        "la operación se completó correctamente",
-        Message::Success,
-        "es",
-    ),
-    ("この操作を正しく終了しました", Message::Success, "ja"),
-];
-
-const ERROR_PREFIXES: &[(&str, Option<&str>)] = &[
-    ("error:", None),
-    ("fehler:", Some("de")),
-    ("erreur :", Some("fr")),
-    ("erreur:", Some("fr")),
-    ("エラー:", Some("ja")),
-];
-
-const RESULT_LABELS: &[(&str, &str)] = &[
-    ("result compared", "en"),
-    ("ergebnis verglichen", "de"),
-    ("résultat comparé", "fr"),
-    ("resultado comparado", "es"),
-    ("比較結果", "ja"),
-];
-
-const RESULT_WORDS: &[(&str, CompareResult, &str)] = &[
-    ("different", CompareResult::Different, "en"),
-    ("identical", CompareResult::Identical, "en"),
-    ("unterschiedlich", CompareResult::Different, "de"),
-    ("identisch", CompareResult::Identical, "de"),
-    ("différent", CompareResult::Different, "fr"),
-    ("identique", CompareResult::Identical, "fr"),
-    ("diferente", CompareResult::Different, "es"),
-    ("idéntico", CompareResult::Identical, "es"),
-    ("idéntica", CompareResult::Identical, "es"),
-    ("異なる", CompareResult::Different, "ja"),
-    ("同一", CompareResult::Identical, "ja"),
-];
-
-/// True when a line starts with reg.exe's error prefix in a known language.
-pub fn has_error_prefix(line: &str) -> bool {
-    let s = powershell::strip_native_prefix(line).trim_start();
-    let head: String = s.chars().take(8).collect::<String>().to_lowercase();
-    ERROR_PREFIXES.iter().any(|(p, _)| head.starts_with(p))
-}
-
-/// Recognises a reg.exe message (error, usage, success, verdict) in a known language.
-pub fn classify(line: &str) -> Option<Localized> {
-    let s = powershell::strip_native_prefix(line).trim();
-    if s.is_empty() || s.len() > 2048 {
-        return None;
-    }
-    // Value and key lines (`< Value: …`, `    Name    REG_BINARY    …`) are never messages;
-    // skipping them keeps long hex data out of the message search.
-    if s.contains(" REG_") || s.starts_with("< ") || s.starts_with("> ") || s.starts_with("= ") {
-        return None;
-    }
-    let collapsed: String = {
-        let mut out = String::with_capacity(s.len());
-        let mut blank = false;
-        for c in s.chars() {
-            if c.is_whitespace() {
-                if !blank {
-                    out.push(' ');
-                }
-                blank = true;
-            } else {
-                out.extend(c.to_lowercase());
-                blank = false;
-            }
-        }
-        out
-    };
-    for (needle, message, lang) in MESSAGES {
-        if collapsed.contains(needle) {
-            return Some(Localized {
-                message: *message,
-                language: Some(lang),
-            });
-        }
-    }
-    if collapsed.contains("reg compare /?") || collapsed.contains("reg query /?") {
-        return Some(Localized {
-            message: Message::Usage,
-            language: None,
-        });
-    }
-    for (prefix, lang) in ERROR_PREFIXES {
-        if collapsed.starts_with(prefix) {
-            return Some(Localized {
-                message: Message::Error(ErrorKind::Other),
-                language: *lang,
-            });
-        }
-    }
-    // The verdict: `label : word`, known label or known word.
-    let (label, word) = collapsed.split_once(':')?;
-    let (label, word) = (label.trim(), word.trim().trim_end_matches('.'));
-    if label.is_empty() || label.chars().count() > 40 || label.contains('\\') {
-        return None;
-    }
-    let known_label = RESULT_LABELS.iter().find(|(l, _)| label == *l);
-    let known_word = RESULT_WORDS.iter().find(|(w, _, _)| word == *w);
-    match (known_label, known_word) {
-        (Some((_, ll)), Some((_, r, _))) => Some(Localized {
-            message: Message::Result(*r),
-            language: Some(ll),
-        }),
-        (None, Some((_, r, wl))) => Some(Localized {
-            message: Message::Result(*r),
-            language: Some(wl),
-        }),
-        _ => None,
-    }
-}
-
 /// Parses a `reg compare` capture.
 pub fn parse(text: &str, file_name: &str) -> (RegCompareCapture, Vec<Diagnostic>) {
     let _ = file_name;
@@ -453,6 +184,7 @@ struct CompareParser {
 }
 
 impl CompareParser {
+    #[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
     fn current(&mut self, line: u64) -> &mut Comparison {
         if self.comparisons.is_empty() || self.done {
             self.close();
@@ -711,7 +443,7 @@ impl CompareParser {
                         self.diags
                             .push(Diagnostic::warning(pl, pc, "bad-value-data", msg.clone()));
                     }
-                    let name = match reg_query::is_default_name(&name) {
+                    let name = match printed::is_default_name(&name) {
                         Some(_) => String::new(),
                         None => name,
                     };

@@ -300,6 +300,7 @@ impl<W: Write> RegVisitor for JsonWriter<'_, W> {
     }
 }
 
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out.reserve(bytes.len() * 2);

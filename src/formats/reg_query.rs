@@ -8,11 +8,12 @@ use serde::Serialize;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::formats::powershell::{self, LogicalLine};
 use crate::formats::probe_capture::{ProbeObservation, ProbeScanner};
-use crate::formats::reg_compare::{self, ErrorKind, Message};
+use crate::formats::reg_exe::messages::{self, ErrorKind, Message};
+use crate::formats::reg_exe::printed::shorten;
+pub use crate::formats::reg_exe::printed::{
+    find_type_token, is_default_name, printed_to_bytes, PrintedValue, MAX_VALUE_BYTES,
+};
 use crate::registry::{self, KeyPath, ValueType};
-
-/// Largest value rebuilt from printed data; beyond it the value is cut and flagged.
-pub const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A `reg query` / `Get-ItemProperty` capture.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -105,202 +106,6 @@ impl Serialize for QueryValue {
     }
 }
 
-/// Data rebuilt from reg.exe's printed form.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrintedValue {
-    /// The bytes as the registry holds them (possibly only a prefix, see `truncated`).
-    pub bytes: Vec<u8>,
-    /// The contract's `data`: the printed form for numbers and strings, null for binary.
-    pub data: serde_json::Value,
-    /// The bytes are incomplete (bad hex, cut, too large) and must not be decoded as a whole.
-    pub truncated: bool,
-    /// Byte offset in the printed data and description of the first problem.
-    pub problem: Option<(usize, String)>,
-}
-
-/// Rebuilds the stored bytes from reg.exe's printed data: `0x1` → `01 00 00 00`, a string →
-/// UTF-16LE + NUL, `a\0b` → `a`, `b` and the closing NUL, uppercase hex → bytes.
-pub fn printed_to_bytes(ty: ValueType, printed: &str) -> PrintedValue {
-    use serde_json::Value;
-    match ty {
-        ValueType::SZ | ValueType::EXPAND_SZ | ValueType::LINK => PrintedValue {
-            bytes: cap_bytes(registry::utf16le_with_nul(printed)).0,
-            data: Value::String(printed.to_string()),
-            truncated: false,
-            problem: None,
-        },
-        ValueType::MULTI_SZ => {
-            let items: Vec<&str> = if printed.is_empty() {
-                Vec::new()
-            } else {
-                printed.split("\\0").collect()
-            };
-            let mut bytes = Vec::with_capacity(printed.len() * 2 + 4);
-            for item in &items {
-                bytes.extend(registry::utf16le_with_nul(item));
-            }
-            bytes.extend_from_slice(&[0, 0]);
-            PrintedValue {
-                bytes: cap_bytes(bytes).0,
-                data: Value::Array(items.iter().map(|s| Value::String(s.to_string())).collect()),
-                truncated: false,
-                problem: None,
-            }
-        }
-        ValueType::DWORD | ValueType::DWORD_BIG_ENDIAN | ValueType::QWORD => {
-            let t = printed.trim();
-            let digits = t
-                .strip_prefix("0x")
-                .or_else(|| t.strip_prefix("0X"))
-                .unwrap_or(t);
-            let parsed = u64::from_str_radix(digits, 16)
-                .ok()
-                .filter(|v| ty == ValueType::QWORD || u32::try_from(*v).is_ok());
-            let data = Value::String(t.to_string());
-            match parsed {
-                Some(v) => {
-                    let bytes = match ty {
-                        ValueType::QWORD => v.to_le_bytes().to_vec(),
-                        ValueType::DWORD_BIG_ENDIAN => (v as u32).to_be_bytes().to_vec(),
-                        _ => (v as u32).to_le_bytes().to_vec(),
-                    };
-                    PrintedValue {
-                        bytes,
-                        data,
-                        truncated: false,
-                        problem: None,
-                    }
-                }
-                None => PrintedValue {
-                    bytes: Vec::new(),
-                    data,
-                    truncated: true,
-                    problem: Some((
-                        0,
-                        format!(
-                            "expected a hexadecimal number like 0x1 for {}, found {:?}",
-                            ty.name(),
-                            shorten(t)
-                        ),
-                    )),
-                },
-            }
-        }
-        _ => {
-            let (bytes, truncated, problem) = hex_to_bytes(printed);
-            PrintedValue {
-                bytes,
-                data: Value::Null,
-                truncated,
-                problem,
-            }
-        }
-    }
-}
-
-fn cap_bytes(mut b: Vec<u8>) -> (Vec<u8>, bool) {
-    let cut = b.len() > MAX_VALUE_BYTES;
-    b.truncate(MAX_VALUE_BYTES);
-    (b, cut)
-}
-
-fn shorten(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
-}
-
-/// Decodes reg.exe's hex string (uppercase, no separators; blanks from rejoined rows skipped).
-/// Stops at the first non-hex character; an odd digit at the end is reported and dropped.
-fn hex_to_bytes(s: &str) -> (Vec<u8>, bool, Option<(usize, String)>) {
-    let trimmed = s.trim_end();
-    let mut bytes = Vec::with_capacity((trimmed.len() / 2).min(MAX_VALUE_BYTES));
-    let mut high: Option<(u8, usize)> = None;
-    for (i, c) in trimmed.char_indices() {
-        if c == ' ' || c == '\t' {
-            continue;
-        }
-        let Some(d) = c.to_digit(16) else {
-            return (
-                bytes,
-                true,
-                Some((
-                    i,
-                    format!("expected a hexadecimal digit, found {c:?}; the value is cut here"),
-                )),
-            );
-        };
-        let d = d as u8;
-        match high.take() {
-            None => high = Some((d, i)),
-            Some((h, _)) => {
-                if bytes.len() >= MAX_VALUE_BYTES {
-                    return (
-                        bytes,
-                        true,
-                        Some((
-                            i,
-                            format!(
-                                "value longer than {MAX_VALUE_BYTES} bytes; only its start was kept"
-                            ),
-                        )),
-                    );
-                }
-                bytes.push(h << 4 | d);
-            }
-        }
-    }
-    match high {
-        Some((_, i)) => (
-            bytes,
-            true,
-            Some((
-                i,
-                "odd number of hex digits: the last digit has no pair (line cut?)".to_string(),
-            )),
-        ),
-        None => (bytes, false, None),
-    }
-}
-
-/// `(Default)` and the translations reg.exe prints for the unnamed value.
-pub fn is_default_name(name: &str) -> Option<Option<&'static str>> {
-    match name {
-        "(Default)" | "<NO NAME>" => Some(Some("en")),
-        "(Standard)" => Some(Some("de")),
-        "(par défaut)" | "(Par défaut)" => Some(Some("fr")),
-        "(Predeterminado)" | "(predeterminado)" => Some(Some("es")),
-        "(既定)" | "(既定値)" => Some(Some("ja")),
-        _ => None,
-    }
-}
-
-/// Finds the ` REG_xxx` type token in `s` (after at least one blank): returns the byte range
-/// of the token and its type. The first token naming a real type wins.
-pub fn find_type_token(s: &str) -> Option<(usize, usize, ValueType)> {
-    let mut from = 0;
-    while let Some(off) = s.get(from..).and_then(|r| r.find("REG_")) {
-        let start = from + off;
-        let preceded = start == 0
-            || s.as_bytes()
-                .get(start - 1)
-                .is_some_and(|b| *b == b' ' || *b == b'\t');
-        let end = s
-            .get(start..)
-            .and_then(|r| r.find([' ', '\t']))
-            .map_or(s.len(), |e| start + e);
-        if preceded {
-            if let Some(ty) = s.get(start..end).and_then(ValueType::from_name) {
-                return Some((start, end, ty));
-            }
-        }
-        from = start + 4;
-    }
-    None
-}
-
 /// Parses a `reg query` or `Get-ItemProperty` capture.
 pub fn parse(text: &str, file_name: &str) -> (RegQueryCapture, Vec<Diagnostic>) {
     let _ = file_name;
@@ -317,7 +122,7 @@ pub fn parse(text: &str, file_name: &str) -> (RegQueryCapture, Vec<Diagnostic>) 
 fn can_continue(row: &str) -> bool {
     (row.starts_with(' ') && find_type_token(row).is_some())
         || row.starts_with("HKEY_")
-        || reg_compare::has_error_prefix(row)
+        || messages::has_error_prefix(row)
 }
 
 fn starts_shape(row: &str) -> bool {
@@ -326,7 +131,7 @@ fn starts_shape(row: &str) -> bool {
         || row.starts_with("HKEY_")
         || powershell::strip_prompt(row).is_some()
         || row.to_ascii_lowercase().starts_with("end of search")
-        || reg_compare::classify(row).is_some()
+        || messages::classify(row).is_some()
 }
 
 /// A live `Format-Table` layout: property names and their column ranges.
@@ -378,7 +183,7 @@ impl QueryParser {
             self.out.match_count = end;
             return;
         }
-        if let Some(loc) = reg_compare::classify(t) {
+        if let Some(loc) = messages::classify(t) {
             self.set_language(loc.language);
             match loc.message {
                 Message::Error(kind) => {

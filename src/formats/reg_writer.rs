@@ -110,6 +110,7 @@ fn write_value(out: &mut Vec<u16>, v: &WriteValue) {
     push_str(out, "\r\n");
 }
 
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn write_hex(out: &mut Vec<u16>, t: ValueType, mut line_len: usize, bytes: &[u8]) {
     let tag = if t == ValueType::BINARY {
         "hex:".to_string()

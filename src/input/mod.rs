@@ -138,9 +138,130 @@ fn lossless_name(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
     name.to_string_lossy()
 }
 
-/// The cases for `analyze PATH...`: each folder or archive is one case, each loose file too.
+/// The cases for `PATH...` as [`case_roots`] groups them, expanded.
 pub fn cases_from_paths(paths: &[PathBuf], limits: &Limits) -> Vec<CaseInput> {
-    paths.iter().map(|p| case_from_path(p, limits)).collect()
+    let (roots, _) = case_roots(paths);
+    roots.iter().map(|r| case_from_root(r, limits)).collect()
+}
+
+/// What one case is made of on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseRoot {
+    /// A folder, an archive or stdin: one case.
+    Path(PathBuf),
+    /// All loose files of one command line: one case, named after their common folder.
+    Files(Vec<PathBuf>),
+}
+
+/// Groups command-line paths into cases: each folder or archive is a case; all loose files
+/// together are one case (at the place of the first). Paths that do not exist are returned
+/// apart, with the reason, and make no case.
+pub fn case_roots(paths: &[PathBuf]) -> (Vec<CaseRoot>, Vec<Skipped>) {
+    let mut roots = Vec::new();
+    let mut missing = Vec::new();
+    let mut loose: Option<usize> = None;
+    for p in paths {
+        if p.as_os_str() == "-" {
+            roots.push(CaseRoot::Path(p.clone()));
+            continue;
+        }
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) => {
+                missing.push(Skipped {
+                    name: display_name(p),
+                    reason: InputError::Io(e).to_string(),
+                });
+                continue;
+            }
+        };
+        if meta.is_dir() || is_archive_file(p) {
+            roots.push(CaseRoot::Path(p.clone()));
+            continue;
+        }
+        match loose.and_then(|i| roots.get_mut(i)) {
+            Some(CaseRoot::Files(files)) => files.push(p.clone()),
+            _ => {
+                loose = Some(roots.len());
+                roots.push(CaseRoot::Files(vec![p.clone()]));
+            }
+        }
+    }
+    (roots, missing)
+}
+
+/// A file whose first bytes are a zip archive's.
+fn is_archive_file(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|_| zip_archive::is_zip(&head))
+}
+
+/// The display name of a case root.
+pub fn root_name(root: &CaseRoot) -> String {
+    match root {
+        CaseRoot::Path(p) => display_name(p),
+        CaseRoot::Files(files) => common_folder_name(files),
+    }
+}
+
+/// The name of the deepest folder holding every file (the working folder's name when the
+/// files are given without one).
+fn common_folder_name(files: &[PathBuf]) -> String {
+    let parents: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let abs = if f.is_absolute() {
+                f.clone()
+            } else {
+                std::env::current_dir()
+                    .map(|d| d.join(f))
+                    .unwrap_or_else(|_| f.clone())
+            };
+            abs.parent().map(Path::to_path_buf).unwrap_or_default()
+        })
+        .collect();
+    let mut common: Option<PathBuf> = None;
+    for p in parents {
+        common = Some(match common {
+            None => p,
+            Some(c) => {
+                let mut out = PathBuf::new();
+                for (a, b) in c.components().zip(p.components()) {
+                    if a != b {
+                        break;
+                    }
+                    out.push(a.as_os_str());
+                }
+                out
+            }
+        });
+    }
+    common
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|n| escape_control(&lossless_name(n)).into_owned())
+        .unwrap_or_else(|| "files".to_string())
+}
+
+/// Expands one case root (walks folders, reads archives lazily later).
+pub fn case_from_root(root: &CaseRoot, limits: &Limits) -> CaseInput {
+    match root {
+        CaseRoot::Path(p) => case_from_path(p, limits),
+        CaseRoot::Files(files) => {
+            let mut case = CaseInput {
+                name: common_folder_name(files),
+                ..CaseInput::default()
+            };
+            for f in files {
+                let one = case_from_path(f, limits);
+                case.uploads.extend(one.uploads);
+                case.skipped.extend(one.skipped);
+            }
+            case
+        }
+    }
 }
 
 /// The case roots of `--batch DIR`: each entry directly under DIR, sorted by name. Each is

@@ -22,11 +22,11 @@ pub enum Route {
 
 /// The probe of one distinct route and the principals that take it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RouteProbe {
+pub struct RouteProbe<K> {
     /// `direct`, the proxy URL (credentials redacted), or `not_probed`.
     pub route: String,
-    /// Principals taking this route (`local_system`, `current_user`, ...), in input order.
-    pub principals: Vec<String>,
+    /// Who takes this route (principals, or any key the caller uses), in input order.
+    pub principals: Vec<K>,
     /// The probe's result; `None` when not probed.
     pub result: Option<ProbeResult>,
     /// Why the route was not probed (PAC, auto-detect), `None` when it was.
@@ -37,15 +37,15 @@ pub struct RouteProbe {
 /// each get an entry with their reason and no traffic. Proxies are compared after
 /// [`normalize_proxy`] (so `proxy:8080` and `http://proxy:8080` are one route); an invalid
 /// proxy string is still an entry, with a `failed` / `config` result.
-pub fn probe_routes(
+pub fn probe_routes<K: Clone + PartialEq>(
     url: &str,
-    routes: &[(String, Route)],
+    routes: &[(K, Route)],
     ca_cert_pem: Option<&[u8]>,
     timeout: Duration,
-) -> Vec<RouteProbe> {
+) -> Vec<RouteProbe<K>> {
     // (key, entry); the key keeps credentials (distinct users are distinct routes) but is never
     // output.
-    let mut out: Vec<(Option<String>, RouteProbe)> = Vec::new();
+    let mut out: Vec<(Option<String>, RouteProbe<K>)> = Vec::new();
     for (principal, route) in routes {
         let key = match route {
             Route::Direct => Some(String::new()),

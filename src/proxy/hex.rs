@@ -108,6 +108,7 @@ fn is_sep(c: char) -> bool {
     c.is_whitespace() || c == ','
 }
 
+#[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn parse_line(
     chars: &[char],
     start: usize,

@@ -114,6 +114,7 @@ impl NetworkKey {
     }
 
     /// An IPv4 record (family 2) for an address and port.
+    #[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
     pub fn ipv4(addr: Ipv4Addr, port: u16) -> NetworkKey {
         let mut raw = vec![0u8; NETWORK_KEY_SIZE];
         raw[0..2].copy_from_slice(&2u16.to_le_bytes());
@@ -225,6 +226,7 @@ impl Trailer {
         self.error_field.is_none_or(|e| f < e)
     }
 
+    #[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
     fn decode(bytes: &[u8], version: u32) -> Trailer {
         let mut t = Trailer::default();
         let mut r = Reader::new(bytes);

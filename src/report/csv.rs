@@ -34,7 +34,7 @@ pub fn render_case(case: &CaseReport) -> String {
             "{},{},{},{},{},{},{},{}\r\n",
             field(&case.case),
             case.verdict.name(),
-            field(&f.id),
+            field(f.id.as_str()),
             f.severity.name(),
             f.principal.as_ref().map_or("", |p| p.key()),
             field(&f.title),

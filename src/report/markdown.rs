@@ -40,7 +40,7 @@ pub fn render_case(case: &CaseReport) -> String {
     ));
     out.push_str("| Account | State | Settings | Evidence |\n|---|---|---|---|\n");
     for p in Principal::ALL {
-        let Some(r) = case.principals.get(p.key()) else {
+        let Some(r) = case.principals.get(&p) else {
             continue;
         };
         if p == Principal::Sensor && r.state == State::Unknown {
@@ -87,7 +87,10 @@ pub fn render_case(case: &CaseReport) -> String {
             "Probe: {} via {}: **{}** ({})\n\n",
             cell(&p.url),
             cell(p.proxy.as_deref().unwrap_or("direct")),
-            p.outcome,
+            serde_json::to_value(p.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             p.status.map_or_else(
                 || cell(p.error.as_deref().unwrap_or("no answer")),
                 |s| s.to_string()

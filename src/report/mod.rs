@@ -35,8 +35,10 @@ pub fn short_evidence(e: &crate::case::model::EvidenceRef, case: &str) -> String
         .filter(|r| !r.is_empty())
         .unwrap_or(file)
         .to_string();
-    if e.line > 0 {
-        format!("{rel}:{}", e.line)
+    if let Some(route) = &e.probe {
+        format!("probe via {route}")
+    } else if let Some(line) = e.line {
+        format!("{rel}:{line}")
     } else {
         rel
     }

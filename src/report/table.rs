@@ -67,7 +67,7 @@ pub fn render_case(case: &CaseReport, opts: &RenderOptions) -> String {
     let mut t = new_table(opts);
     t.set_header(vec!["Account", "State", "Settings", "Evidence"]);
     for p in Principal::ALL {
-        let Some(r) = case.principals.get(p.key()) else {
+        let Some(r) = case.principals.get(&p) else {
             continue;
         };
         if p == Principal::Sensor && r.state == State::Unknown {
@@ -125,7 +125,7 @@ pub fn render_case(case: &CaseReport, opts: &RenderOptions) -> String {
             }
             f.add_row(vec![
                 severity_cell(finding.severity, opts),
-                Cell::new(&finding.id),
+                Cell::new(finding.id),
                 Cell::new(finding.principal.as_ref().map_or("-", |p| p.key())),
                 Cell::new(format!(
                     "{}\n→ {}",
@@ -143,7 +143,10 @@ pub fn render_case(case: &CaseReport, opts: &RenderOptions) -> String {
             "Probe: {} via {} → {} ({})\n",
             esc(&p.url),
             esc(p.proxy.as_deref().unwrap_or("direct")),
-            p.outcome,
+            serde_json::to_value(p.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             p.status.map_or_else(
                 || esc(p.error.as_deref().unwrap_or("no answer")),
                 |s| s.to_string()

@@ -1,7 +1,7 @@
 //! The 4 KiB base block (`regf` header): sequence numbers, version, root cell, embedded name,
 //! XOR-32 checksum. Transaction logs carry a 512-byte copy of it (file type 6).
 
-use super::{le_u32, le_u64, HiveError};
+use super::{le_u16, le_u32, le_u64, HiveError};
 
 /// Length of the base block of a primary file; hive bins start right after it.
 pub const BASE_BLOCK_LEN: usize = 4096;
@@ -76,9 +76,9 @@ impl BaseBlock {
 /// (`0xFFFFFFFF` is stored as `0xFFFFFFFE`, `0` as `1`).
 pub fn checksum(head: &[u8]) -> Option<u32> {
     let span = head.get(..CHECKSUM_SPAN)?;
-    let x = span.chunks_exact(4).fold(0u32, |acc, c| {
-        acc ^ u32::from_le_bytes([c[0], c[1], c[2], c[3]])
-    });
+    let x = span
+        .chunks_exact(4)
+        .fold(0u32, |acc, c| acc ^ le_u32(c, 0).unwrap_or(0));
     Some(match x {
         0xFFFF_FFFF => 0xFFFF_FFFE,
         0 => 1,
@@ -89,9 +89,14 @@ pub fn checksum(head: &[u8]) -> Option<u32> {
 /// Rewrites the checksum of a base block held in `head` (used after log replay).
 pub fn store_checksum(head: &mut [u8]) {
     if let Some(sum) = checksum(head) {
-        if let Some(slot) = head.get_mut(CHECKSUM_SPAN..CHECKSUM_SPAN + 4) {
-            slot.copy_from_slice(&sum.to_le_bytes());
-        }
+        put_u32(head, CHECKSUM_SPAN, sum);
+    }
+}
+
+/// Writes a little-endian u32 at `at` when it fits (base block and log headers).
+pub fn put_u32(buf: &mut [u8], at: usize, value: u32) {
+    if let Some(slot) = buf.get_mut(at..at + 4) {
+        slot.copy_from_slice(&value.to_le_bytes());
     }
 }
 
@@ -99,7 +104,7 @@ pub fn store_checksum(head: &mut [u8]) {
 fn embedded_name(raw: &[u8]) -> String {
     let units: Vec<u16> = raw
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .filter_map(|c| le_u16(c, 0))
         .take_while(|u| *u != 0)
         .collect();
     String::from_utf16_lossy(&units)

@@ -83,10 +83,7 @@ pub fn decode_name(raw: &[u8], compressed: bool) -> Cow<'_, str> {
         }
         return Cow::Owned(raw.iter().map(|b| char::from(*b)).collect());
     }
-    let units: Vec<u16> = raw
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
+    let units: Vec<u16> = raw.chunks_exact(2).filter_map(|c| le_u16(c, 0)).collect();
     Cow::Owned(String::from_utf16_lossy(&units))
 }
 

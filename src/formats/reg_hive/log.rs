@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::base_block::{
-    store_checksum, BaseBlock, BASE_BLOCK_LEN, FILE_TYPE_LOG_NEW, FILE_TYPE_PRIMARY,
+    put_u32, store_checksum, BaseBlock, BASE_BLOCK_LEN, FILE_TYPE_LOG_NEW, FILE_TYPE_PRIMARY,
 };
 use super::{le_u32, le_u64, HiveError};
 
@@ -74,7 +74,7 @@ pub fn marvin32(data: &[u8], seed: u64) -> u64 {
     };
     let mut words = data.chunks_exact(4);
     for w in &mut words {
-        mix(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        mix(le_u32(w, 0).unwrap_or(0));
     }
     let last = words
         .remainder()
@@ -251,7 +251,7 @@ pub fn replay(hive: &[u8], base: &BaseBlock, logs: &[LogInput<'_>], max_hive: u6
         if let Some((head, b)) = sound {
             if let Some(dst) = out.get_mut(..SECTOR) {
                 dst.copy_from_slice(head);
-                dst[28..32].copy_from_slice(&FILE_TYPE_PRIMARY.to_le_bytes());
+                put_u32(dst, 28, FILE_TYPE_PRIMARY);
             }
             start = b.secondary_sequence;
         }
@@ -311,9 +311,9 @@ pub fn replay(hive: &[u8], base: &BaseBlock, logs: &[LogInput<'_>], max_hive: u6
     }
     let last = expected.wrapping_sub(1);
     if let Some(head) = out.get_mut(..BASE_BLOCK_LEN) {
-        head[4..8].copy_from_slice(&last.to_le_bytes());
-        head[8..12].copy_from_slice(&last.to_le_bytes());
-        head[40..44].copy_from_slice(&bins_size.to_le_bytes());
+        put_u32(head, 4, last);
+        put_u32(head, 8, last);
+        put_u32(head, 40, bins_size);
         store_checksum(head);
     }
     Replayed {
@@ -385,7 +385,7 @@ pub fn build_entry(seq: u32, bins_size: u32, pages: &[(u32, &[u8])]) -> Vec<u8> 
 pub fn build_log(hive_head: &[u8], entries: &[Vec<u8>]) -> Vec<u8> {
     let mut log = hive_head.get(..SECTOR).unwrap_or(&[]).to_vec();
     log.resize(SECTOR, 0);
-    log[28..32].copy_from_slice(&FILE_TYPE_LOG_NEW.to_le_bytes());
+    put_u32(&mut log, 28, FILE_TYPE_LOG_NEW);
     store_checksum(&mut log);
     for e in entries {
         log.extend_from_slice(e);

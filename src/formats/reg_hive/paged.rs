@@ -114,7 +114,7 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut at: u64) -> io::Result<()>
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        buf = &mut buf[n..];
+        buf = buf.get_mut(n..).unwrap_or_default();
         at += n as u64;
     }
     Ok(())

@@ -1,0 +1,817 @@
+//! Settings resolved once per case: the observations of every upload turned into each
+//! account's state, settings, evidence (with how it was attributed) and route to the sensor
+//! endpoint, plus the case-wide facts the rules read. The rules never re-derive any of this.
+
+use std::collections::BTreeMap;
+
+use crate::formats::sensor_log::EventKind;
+use crate::probe::Route as ProbeRoute;
+use crate::proxy::compare::compare;
+use crate::proxy::{ProxyState, Route, RouteKind};
+
+use super::evidence::{CompareVerdict, Fact, Observation, PlainData};
+use super::model::{
+    Endpoint, EndpointSource, EvidenceRef, InputRecord, State, UserSettings, DEFAULT_ENDPOINT_HOST,
+};
+use super::principals::{Attribution, Principal};
+use super::settings::{self, Effective};
+
+/// Everything assembled for one case before resolution.
+#[derive(Debug, Clone, Default)]
+pub struct Assembled {
+    pub name: String,
+    pub inputs: Vec<InputRecord>,
+    pub observations: Vec<Observation>,
+}
+
+/// What the command line adds to the evidence.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// `--endpoint HOST` (or `--workspace NAME` made a host).
+    pub endpoint: Option<String>,
+}
+
+/// How one service account's evidence compares with the current user's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompareOutcome {
+    /// Byte-identical blobs (or `reg compare` said Identical).
+    Matches,
+    /// Only the change counter or the trailer differ.
+    Equivalent,
+    /// The effective settings differ in these fields (empty: `reg compare` said Different).
+    Differs(Vec<&'static str>),
+    /// The value or its key is absent.
+    Missing,
+}
+
+/// One piece of comparison evidence.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub outcome: CompareOutcome,
+    pub at: EvidenceRef,
+}
+
+/// One account after weighing all its observations.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub principal: Principal,
+    pub state: State,
+    /// The settings the account is judged on (none when unknown or missing).
+    pub settings: Option<Effective>,
+    /// The blob those settings come from, when they come from a blob.
+    pub blob: Option<Vec<u8>>,
+    /// Every upload that speaks of the account, with its attribution.
+    pub evidence: Vec<EvidenceRef>,
+    pub summary: String,
+    /// For the current user: the hive taken as the reference, and every user hive seen.
+    pub reference_user: Option<String>,
+    pub users: Vec<UserSettings>,
+    /// For the service accounts: each upload's comparison with the current user.
+    pub comparisons: Vec<Comparison>,
+    /// Captures that show this account's blob cut.
+    pub truncated: Vec<EvidenceRef>,
+    /// What the state rests on that the evidence does not show outright.
+    pub assumptions: Vec<String>,
+    /// The route of an HTTPS request to the endpoint under these settings.
+    pub route: Option<Route>,
+    /// The route is the one the account would have after the documented copy (its own
+    /// value is missing).
+    pub route_after_fix: bool,
+    /// Uploads that disagree about this account (file and what each says).
+    pub conflict: Vec<(EvidenceRef, String)>,
+    /// `reg compare` said Identical without showing the content: the account has whatever
+    /// the current user has.
+    pub identical_to_user: bool,
+}
+
+impl Account {
+    fn new(principal: Principal) -> Account {
+        Account {
+            principal,
+            state: State::Unknown,
+            settings: None,
+            blob: None,
+            evidence: Vec::new(),
+            summary: String::new(),
+            reference_user: None,
+            users: Vec::new(),
+            comparisons: Vec::new(),
+            truncated: Vec::new(),
+            assumptions: Vec::new(),
+            route: None,
+            route_after_fix: false,
+            conflict: Vec::new(),
+            identical_to_user: false,
+        }
+    }
+
+    /// Nothing about the account's proxy setting is known.
+    pub fn is_unknown(&self) -> bool {
+        self.state == State::Unknown
+    }
+}
+
+/// The sensor-level proxy of `SensorConfiguration.json`.
+#[derive(Debug, Clone)]
+pub struct SensorProxy {
+    pub url: String,
+    pub user: Option<String>,
+    pub password_set: bool,
+    pub at: EvidenceRef,
+}
+
+/// A captured answer of the reachability test.
+#[derive(Debug, Clone)]
+pub struct CapturedProbe {
+    pub status: Option<u16>,
+    pub text: String,
+    pub at: EvidenceRef,
+}
+
+/// All records of one sensor-log event kind.
+#[derive(Debug, Clone)]
+pub struct LogGroup {
+    pub kind: EventKind,
+    pub count: usize,
+    pub first_message: String,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// The case as resolved: what every rule reads.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub case: String,
+    pub inputs: Vec<InputRecord>,
+    pub endpoint: Endpoint,
+    pub accounts: BTreeMap<Principal, Account>,
+    pub sensor_proxy: Option<SensorProxy>,
+    /// `ProxySettingsPerUser` = 0, where it was seen.
+    pub machine_wide: Option<EvidenceRef>,
+    /// The current user's blob the documented fix copies, and where it comes from.
+    pub reference_blob: Option<(Vec<u8>, EvidenceRef)>,
+    /// Current-user blobs from other uploads whose settings differ from the reference.
+    pub user_conflicts: Vec<(Vec<u8>, EvidenceRef)>,
+    pub empty: Vec<EvidenceRef>,
+    /// Truncated blobs whose account could not be told.
+    pub truncated_unattributed: Vec<EvidenceRef>,
+    pub unattributed: Vec<EvidenceRef>,
+    pub captured_probes: Vec<CapturedProbe>,
+    /// Sensor-log events by kind, in the contract's precedence order.
+    pub log_groups: Vec<LogGroup>,
+}
+
+impl Resolved {
+    /// The account, or an unknown one.
+    pub fn account(&self, p: Principal) -> Option<&Account> {
+        self.accounts.get(&p)
+    }
+
+    /// The state of an account (unknown when nothing speaks of it).
+    pub fn state(&self, p: Principal) -> State {
+        self.accounts.get(&p).map_or(State::Unknown, |a| a.state)
+    }
+
+    /// The principals whose route decides whether the sensor reaches its endpoint: the
+    /// sensor-level proxy when set, HKLM under the machine-wide policy, else the two service
+    /// accounts.
+    pub fn route_principals(&self) -> Vec<Principal> {
+        if self.sensor_proxy.is_some() {
+            vec![Principal::Sensor]
+        } else if self.machine_wide.is_some() {
+            vec![Principal::Machine]
+        } else {
+            vec![Principal::LocalSystem, Principal::LocalService]
+        }
+    }
+
+    /// The routes to probe: with `on_customer_network` each distinct route of the sensor's
+    /// accounts (and the current user's); otherwise only the direct route, so that no name
+    /// from the uploads is resolved on this machine's network.
+    pub fn routes(&self, on_customer_network: bool) -> Vec<(Principal, ProbeRoute)> {
+        if !on_customer_network {
+            return vec![(Principal::CurrentUser, ProbeRoute::Direct)];
+        }
+        let mut out = Vec::new();
+        let mut ps = self.route_principals();
+        ps.push(Principal::CurrentUser);
+        for p in ps {
+            let Some(route) = self.accounts.get(&p).and_then(|a| a.route.as_ref()) else {
+                continue;
+            };
+            let r = match &route.kind {
+                RouteKind::Direct => ProbeRoute::Direct,
+                RouteKind::Proxy { host, port } => {
+                    ProbeRoute::Proxy(format!("http://{}", join_host_port(host, *port)))
+                }
+                RouteKind::Pac { url } => {
+                    ProbeRoute::NotProbeable(format!("the PAC script {url} decides the route"))
+                }
+                RouteKind::AutoDetect => {
+                    ProbeRoute::NotProbeable("auto-detect (WPAD) decides the route".into())
+                }
+            };
+            out.push((p, r));
+        }
+        if out.is_empty() {
+            out.push((Principal::CurrentUser, ProbeRoute::Direct));
+        }
+        out
+    }
+}
+
+/// `host:port`, bracketing a bare IPv6 address.
+pub fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Observations of one account, before weighing.
+#[derive(Debug, Default)]
+struct Gathered {
+    blobs: Vec<(Vec<u8>, EvidenceRef, Option<String>)>,
+    missing: Vec<(EvidenceRef, bool)>,
+    truncated: Vec<EvidenceRef>,
+    plain: BTreeMap<&'static str, (PlainData, EvidenceRef)>,
+    verdicts: Vec<(CompareVerdict, EvidenceRef)>,
+    winhttp: Vec<(Effective, EvidenceRef)>,
+}
+
+impl Gathered {
+    fn evidence(&self) -> Vec<EvidenceRef> {
+        let mut v: Vec<EvidenceRef> = self
+            .blobs
+            .iter()
+            .map(|b| b.1.clone())
+            .chain(self.missing.iter().map(|m| m.0.clone()))
+            .chain(self.truncated.iter().cloned())
+            .chain(self.plain.values().map(|p| p.1.clone()))
+            .chain(self.verdicts.iter().map(|v| v.1.clone()))
+            .chain(self.winhttp.iter().map(|w| w.1.clone()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn plain_effective(&self) -> Option<Effective> {
+        if self.plain.is_empty() {
+            return None;
+        }
+        let dword = |n: &str| match self.plain.get(n) {
+            Some((PlainData::Dword(v), _)) => Some(*v),
+            _ => None,
+        };
+        let text = |n: &str| match self.plain.get(n) {
+            Some((PlainData::Text(t), _)) => Some(t.as_str()),
+            _ => None,
+        };
+        Some(settings::from_plain(
+            dword("ProxyEnable"),
+            text("ProxyServer"),
+            text("ProxyOverride"),
+            text("AutoConfigURL"),
+            dword("AutoDetect"),
+        ))
+    }
+}
+
+const PLAIN_NAMES: [&str; 5] = [
+    "ProxyEnable",
+    "ProxyServer",
+    "ProxyOverride",
+    "AutoConfigURL",
+    "AutoDetect",
+];
+
+/// The state of settings for a principal: the proxy model's own definition.
+fn state_of(eff: &Effective, p: Principal) -> State {
+    match eff.model.state(p == Principal::CurrentUser) {
+        ProxyState::Configured => State::Configured,
+        ProxyState::Direct => State::Direct,
+    }
+}
+
+/// Resolves a case: one pass over the observations, then each account weighed once.
+pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
+    let mut gathered: BTreeMap<Principal, Gathered> = BTreeMap::new();
+    let mut empty = Vec::new();
+    let mut truncated_unattributed = Vec::new();
+    let mut unattributed = Vec::new();
+    let mut captured_probes = Vec::new();
+    let mut machine_wide = None;
+    let mut sensor_proxy = None;
+    let mut config_endpoint: Option<String> = None;
+    let mut log_endpoint: Option<String> = None;
+    let mut logs: BTreeMap<EventKind, LogGroup> = BTreeMap::new();
+
+    for o in assembled.observations {
+        // Only evidence about an account says how the account was told.
+        let at = match o.principal {
+            Some(_) => o.at.attributed(o.attribution),
+            None => o.at,
+        };
+        let acc = o.principal.map(|p| gathered.entry(p).or_default());
+        match o.fact {
+            Fact::ConnectionBlob { bytes } => {
+                if let Some(a) = acc {
+                    if settings::from_blob(&bytes).error.is_some() {
+                        a.truncated.push(at);
+                    } else {
+                        a.blobs.push((bytes, at, o.user));
+                    }
+                }
+            }
+            Fact::WinHttpBlob { bytes } => {
+                gathered
+                    .entry(Principal::Winhttp)
+                    .or_default()
+                    .winhttp
+                    .push((settings::from_winhttp_blob(&bytes), at));
+            }
+            Fact::TruncatedBlob => match acc {
+                Some(a) => a.truncated.push(at),
+                None => truncated_unattributed.push(at),
+            },
+            Fact::Missing { assumed } => {
+                if let Some(a) = acc {
+                    a.missing.push((at, assumed));
+                }
+            }
+            Fact::Plain { name, data } => {
+                if let (Some(a), Some(n)) = (
+                    acc,
+                    PLAIN_NAMES.iter().find(|n| n.eq_ignore_ascii_case(&name)),
+                ) {
+                    a.plain.insert(n, (data, at));
+                }
+            }
+            Fact::PerUserPolicy(v) => {
+                if v == 0 {
+                    machine_wide = Some(at);
+                }
+            }
+            Fact::WinHttpText {
+                direct,
+                proxy,
+                bypass,
+            } => {
+                let eff = settings::from_winhttp_text(direct, proxy.as_deref(), bypass.as_deref());
+                gathered
+                    .entry(Principal::Winhttp)
+                    .or_default()
+                    .winhttp
+                    .push((eff, at));
+            }
+            Fact::CompareVerdict(v) => {
+                if let Some(a) = acc {
+                    a.verdicts.push((v, at));
+                }
+            }
+            Fact::SensorProxy {
+                url,
+                user,
+                password_set,
+            } => {
+                sensor_proxy = Some(SensorProxy {
+                    url,
+                    user,
+                    password_set,
+                    at,
+                })
+            }
+            Fact::SensorEndpoint { host } => {
+                config_endpoint.get_or_insert(host.to_ascii_lowercase());
+            }
+            Fact::ProbeCaptured { status, text } => {
+                captured_probes.push(CapturedProbe { status, text, at })
+            }
+            Fact::LogEvent {
+                kind,
+                message,
+                timestamp,
+                host,
+            } => {
+                if let Some(h) = host {
+                    log_endpoint.get_or_insert(h);
+                }
+                let g = logs.entry(kind).or_insert_with(|| LogGroup {
+                    kind,
+                    count: 0,
+                    first_message: message.clone(),
+                    first_seen: timestamp.clone(),
+                    last_seen: None,
+                    evidence: Vec::new(),
+                });
+                g.count += 1;
+                if g.first_seen.is_none() {
+                    g.first_seen = timestamp.clone();
+                }
+                if timestamp.is_some() {
+                    g.last_seen = timestamp;
+                }
+                if g.evidence.len() < 20 {
+                    g.evidence.push(at);
+                }
+            }
+            Fact::CaptureEmpty => empty.push(at),
+            Fact::Unattributed => unattributed.push(at),
+        }
+    }
+
+    let endpoint = match (&options.endpoint, config_endpoint, log_endpoint) {
+        (Some(h), _, _) => Endpoint {
+            host: h.to_ascii_lowercase(),
+            source: EndpointSource::Flag,
+        },
+        (None, Some(h), _) => Endpoint {
+            host: h,
+            source: EndpointSource::SensorConfig,
+        },
+        (None, None, Some(h)) => Endpoint {
+            host: h,
+            source: EndpointSource::SensorLog,
+        },
+        (None, None, None) => Endpoint {
+            host: DEFAULT_ENDPOINT_HOST.to_string(),
+            source: EndpointSource::Default,
+        },
+    };
+
+    let mut resolved = Resolved {
+        case: assembled.name,
+        inputs: assembled.inputs,
+        endpoint,
+        accounts: BTreeMap::new(),
+        sensor_proxy,
+        machine_wide,
+        reference_blob: None,
+        user_conflicts: Vec::new(),
+        empty,
+        truncated_unattributed,
+        unattributed,
+        captured_probes,
+        log_groups: EventKind::ALL
+            .iter()
+            .filter_map(|k| logs.remove(k))
+            .collect(),
+    };
+
+    // The current user first: the service accounts are compared with it.
+    let cu = gathered.remove(&Principal::CurrentUser).unwrap_or_default();
+    let user = resolve_current_user(&cu, &mut resolved);
+    resolved.accounts.insert(Principal::CurrentUser, user);
+
+    for p in [
+        Principal::LocalSystem,
+        Principal::LocalService,
+        Principal::NetworkService,
+        Principal::Machine,
+    ] {
+        let g = gathered.remove(&p).unwrap_or_default();
+        let account = resolve_account(p, &g, &resolved);
+        resolved.accounts.insert(p, account);
+    }
+    let wh = gathered.remove(&Principal::Winhttp).unwrap_or_default();
+    resolved
+        .accounts
+        .insert(Principal::Winhttp, resolve_winhttp(&wh));
+    if let Some(sp) = &resolved.sensor_proxy {
+        let eff = settings::from_sensor_proxy(&sp.url);
+        let mut a = Account::new(Principal::Sensor);
+        a.state = State::Configured;
+        a.summary = format!("proxy {}", settings::redact(&sp.url));
+        a.evidence = vec![sp.at.clone()];
+        a.settings = Some(eff);
+        resolved.accounts.insert(Principal::Sensor, a);
+    }
+    let host = resolved.endpoint.judged_host();
+    let user_settings = resolved
+        .accounts
+        .get(&Principal::CurrentUser)
+        .and_then(|a| a.settings.clone());
+    for a in resolved.accounts.values_mut() {
+        set_route(a, &host, user_settings.as_ref());
+    }
+    resolved
+}
+
+fn resolve_current_user(g: &Gathered, resolved: &mut Resolved) -> Account {
+    let mut a = Account::new(Principal::CurrentUser);
+    a.evidence = g.evidence();
+    a.truncated = g.truncated.clone();
+    let chosen = pick_reference(g);
+    if let Some((bytes, at, user)) = chosen {
+        let eff = settings::from_blob(&bytes);
+        a.state = state_of(&eff, Principal::CurrentUser);
+        a.summary = eff.summary();
+        a.users = user_hives(g);
+        a.reference_user = user.clone();
+        // Other uploads of the same hive whose settings differ: the reference is in doubt.
+        for (other, oat, ouser) in &g.blobs {
+            let same_hive = match (ouser, &user) {
+                (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+                (None, None) => true,
+                _ => false,
+            };
+            if same_hive
+                && !oat.same_place(&at)
+                && oat.file != at.file
+                && !compare(other, &bytes).equivalent
+            {
+                resolved.user_conflicts.push((other.clone(), oat.clone()));
+                a.conflict
+                    .push((oat.clone(), settings::from_blob(other).summary()));
+            }
+        }
+        if !a.conflict.is_empty() {
+            a.conflict.insert(0, (at.clone(), eff.summary()));
+        }
+        resolved.reference_blob = Some((bytes.clone(), at));
+        a.settings = Some(eff);
+        a.blob = Some(bytes);
+    } else if let Some((at, assumed)) = g.missing.first() {
+        a.state = State::Missing;
+        a.summary = "no DefaultConnectionSettings".into();
+        if *assumed {
+            a.assumptions.push(absent_assumption(at));
+        }
+    } else if let Some(eff) = g.plain_effective() {
+        a.state = state_of(&eff, Principal::CurrentUser);
+        a.summary = format!("{} (plain values)", eff.summary());
+        a.settings = Some(eff);
+    } else if !g.truncated.is_empty() {
+        a.summary = "blob shown truncated; content unknown".into();
+    }
+    note_file_name_assumptions(&mut a);
+    a
+}
+
+fn absent_assumption(at: &EvidenceRef) -> String {
+    format!(
+        "{at}: the export holds Internet Settings and its subkeys but no Connections key, so the value is taken as absent"
+    )
+}
+
+fn note_file_name_assumptions(a: &mut Account) {
+    let named: Vec<String> = a
+        .evidence
+        .iter()
+        .filter(|e| e.attribution.is_some_and(Attribution::is_assumption))
+        .map(|e| e.file.clone())
+        .collect();
+    for f in named {
+        let line = format!(
+            "{f} is taken to show {} because of its file name only",
+            a.principal.label()
+        );
+        if !a.assumptions.contains(&line) {
+            a.assumptions.push(line);
+        }
+    }
+}
+
+fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
+    let mut a = Account::new(p);
+    a.evidence = g.evidence();
+    a.truncated = g.truncated.clone();
+    let user = resolved.accounts.get(&Principal::CurrentUser);
+    let user_blob = resolved.reference_blob.as_ref().map(|(b, _)| b.as_slice());
+    let user_settings = user.and_then(|u| u.settings.as_ref());
+
+    // Each upload's comparison with the current user.
+    for (at, _) in &g.missing {
+        a.comparisons.push(Comparison {
+            outcome: CompareOutcome::Missing,
+            at: at.clone(),
+        });
+    }
+    for (bytes, at, _) in &g.blobs {
+        let outcome = if let Some(ub) = user_blob {
+            let c = compare(bytes, ub);
+            if c.byte_identical {
+                Some(CompareOutcome::Matches)
+            } else if c.equivalent {
+                Some(CompareOutcome::Equivalent)
+            } else {
+                Some(CompareOutcome::Differs(
+                    c.differences.iter().map(|d| d.field).collect(),
+                ))
+            }
+        } else {
+            user_settings.map(|us| {
+                let diff = settings::from_blob(bytes).differences(us);
+                if diff.is_empty() {
+                    CompareOutcome::Equivalent
+                } else {
+                    CompareOutcome::Differs(diff)
+                }
+            })
+        };
+        if let Some(outcome) = outcome {
+            a.comparisons.push(Comparison {
+                outcome,
+                at: at.clone(),
+            });
+        }
+    }
+    if g.blobs.is_empty() {
+        for (v, at) in &g.verdicts {
+            a.comparisons.push(Comparison {
+                outcome: match v {
+                    CompareVerdict::Identical => CompareOutcome::Matches,
+                    CompareVerdict::Different => CompareOutcome::Differs(Vec::new()),
+                },
+                at: at.clone(),
+            });
+        }
+    }
+
+    let service = p.is_sensor_account() || p == Principal::NetworkService;
+    if service && !g.missing.is_empty() {
+        // Conflicting evidence never resolves to the reassuring file: missing stands.
+        a.state = State::Missing;
+        a.summary = if g.blobs.is_empty() {
+            "no DefaultConnectionSettings".into()
+        } else {
+            "no DefaultConnectionSettings (another upload shows one: see evidence-conflict)".into()
+        };
+        for (at, assumed) in &g.missing {
+            if *assumed {
+                a.assumptions.push(absent_assumption(at));
+            }
+        }
+    } else if let Some((bytes, _, _)) = g.blobs.last() {
+        let eff = settings::from_blob(bytes);
+        a.state = state_of(&eff, p);
+        a.summary = eff.summary();
+        a.settings = Some(eff);
+        a.blob = Some(bytes.clone());
+    } else if !g.missing.is_empty() {
+        a.state = State::Missing;
+        a.summary = "no DefaultConnectionSettings".into();
+    } else if let Some(eff) = g.plain_effective() {
+        a.state = state_of(&eff, p);
+        a.summary = format!("{} (plain values)", eff.summary());
+        a.settings = Some(eff);
+    } else if g
+        .verdicts
+        .iter()
+        .any(|(v, _)| *v == CompareVerdict::Identical)
+    {
+        // Identical under `/od`: the same settings as the current user, content not shown.
+        a.identical_to_user = true;
+        if let Some(u) = user.filter(|u| !u.is_unknown()) {
+            a.state = u.state;
+            a.settings = u.settings.clone();
+            a.blob = u.blob.clone();
+        }
+        a.summary = "identical to the current user per reg compare (content not shown)".into();
+    } else if !g.truncated.is_empty() {
+        a.summary = "blob shown truncated; content unknown".into();
+    }
+
+    // Files that disagree about the account (equivalent counts as matching).
+    let says = |o: &CompareOutcome| match o {
+        CompareOutcome::Matches | CompareOutcome::Equivalent => {
+            "the same settings as the current user"
+        }
+        CompareOutcome::Differs(_) => "settings different from the current user's",
+        CompareOutcome::Missing => "no DefaultConnectionSettings",
+    };
+    let mut kinds: Vec<&str> = a.comparisons.iter().map(|c| says(&c.outcome)).collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut files: Vec<&str> = a.comparisons.iter().map(|c| c.at.file.as_str()).collect();
+    files.sort();
+    files.dedup();
+    if kinds.len() > 1 && files.len() > 1 {
+        a.conflict = a
+            .comparisons
+            .iter()
+            .map(|c| (c.at.clone(), says(&c.outcome).to_string()))
+            .collect();
+    }
+    note_file_name_assumptions(&mut a);
+    a
+}
+
+/// WinHTTP: the last reading decides; readings that disagree are a conflict.
+fn resolve_winhttp(g: &Gathered) -> Account {
+    let mut a = Account::new(Principal::Winhttp);
+    a.evidence = g.evidence();
+    if let Some((eff, _)) = g.winhttp.last() {
+        a.state = state_of(eff, Principal::Winhttp);
+        a.summary = eff.summary();
+        a.settings = Some(eff.clone());
+    }
+    let mut distinct: Vec<&Effective> = Vec::new();
+    for (eff, _) in &g.winhttp {
+        if !distinct.iter().any(|d| d.differences(eff).is_empty()) {
+            distinct.push(eff);
+        }
+    }
+    if distinct.len() > 1 {
+        a.conflict = g
+            .winhttp
+            .iter()
+            .map(|(eff, at)| (at.clone(), eff.summary()))
+            .collect();
+        // The worst reading stands: a proxy shown anywhere is not settled as direct.
+        if let Some((eff, _)) = g.winhttp.iter().find(|(e, _)| e.proxy_enabled()) {
+            a.state = State::Configured;
+            a.summary = eff.summary();
+            a.settings = Some(eff.clone());
+        }
+    }
+    a
+}
+
+/// Picks the current user's reference: HKCU, or the user hive that has a proxy.
+fn pick_reference(g: &Gathered) -> Option<(Vec<u8>, EvidenceRef, Option<String>)> {
+    let with_proxy = g
+        .blobs
+        .iter()
+        .rev()
+        .find(|(b, _, _)| settings::from_blob(b).uses_proxy_or_pac());
+    let hkcu = g
+        .blobs
+        .iter()
+        .rev()
+        .find(|(_, _, u)| u.as_deref() == Some("HKEY_CURRENT_USER"));
+    match (hkcu, with_proxy) {
+        (Some(h), _) if settings::from_blob(&h.0).uses_proxy_or_pac() => Some(h.clone()),
+        (_, Some(p)) => Some(p.clone()),
+        (Some(h), None) => Some(h.clone()),
+        (None, None) => g.blobs.last().cloned(),
+    }
+}
+
+/// Every user hive with a blob, when there is more than one (the last blob of each wins).
+fn user_hives(g: &Gathered) -> Vec<UserSettings> {
+    let mut users: Vec<UserSettings> = Vec::new();
+    for (bytes, at, user) in &g.blobs {
+        let name = user
+            .clone()
+            .unwrap_or_else(|| "HKEY_CURRENT_USER".to_string());
+        let eff = settings::from_blob(bytes);
+        let state = state_of(&eff, Principal::CurrentUser);
+        match users
+            .iter_mut()
+            .find(|u| u.user.eq_ignore_ascii_case(&name))
+        {
+            Some(u) => {
+                u.evidence.push(at.clone());
+                u.state = state;
+                u.summary = eff.summary();
+            }
+            None => users.push(UserSettings {
+                user: name,
+                state,
+                summary: eff.summary(),
+                evidence: vec![at.clone()],
+            }),
+        }
+    }
+    if users.len() > 1 {
+        users
+    } else {
+        Vec::new()
+    }
+}
+
+/// The route of an HTTPS request to the endpoint. The untouched 0x09 default of a service
+/// account is direct (the contract's reading); a missing value is judged as it would be after
+/// the documented copy from the current user, and flagged as such.
+fn set_route(a: &mut Account, host: &str, user: Option<&Effective>) {
+    let url = format!("https://{host}/");
+    let service = a.principal.is_sensor_account();
+    match (&a.settings, a.state) {
+        (Some(eff), _) if service && eff.is_untouched_default() => {
+            a.route = Some(crate::proxy::route(&plain_direct(eff), &url));
+        }
+        (Some(eff), _) => a.route = Some(crate::proxy::route(&eff.model, &url)),
+        (None, State::Missing) if service => {
+            if let Some(u) = user.filter(|u| u.uses_proxy_or_pac()) {
+                a.route = Some(crate::proxy::route(&u.model, &url));
+                a.route_after_fix = true;
+            } else {
+                a.route = Some(crate::proxy::route(
+                    &crate::proxy::EffectiveSettings::from_netsh(None, None),
+                    &url,
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn plain_direct(eff: &Effective) -> crate::proxy::EffectiveSettings {
+    let mut m = eff.model.clone();
+    m.auto_detect = false;
+    m
+}

@@ -1,0 +1,89 @@
+//! The route of the accounts the sensor runs as to the sensor endpoint.
+
+use super::super::findings::FindingId;
+use super::super::model::ProbeEvidence;
+use super::super::principals::Principal;
+use super::super::resolve::Resolved;
+use super::super::settings::redact;
+use super::Findings;
+use crate::proxy::RouteKind;
+
+/// `https-not-proxied` and `endpoint-bypassed` for the sensor's accounts (judged after the
+/// documented copy when an account's own value is missing).
+pub fn endpoint_route(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
+    let host = &r.endpoint.host;
+    for p in r.route_principals() {
+        let Some(a) = r.account(p) else { continue };
+        let (Some(route), Some(eff)) = (
+            &a.route,
+            a.settings.as_ref().or_else(|| {
+                a.route_after_fix
+                    .then(|| {
+                        r.account(Principal::CurrentUser)
+                            .and_then(|u| u.settings.as_ref())
+                    })
+                    .flatten()
+            }),
+        ) else {
+            continue;
+        };
+        let note = if a.route_after_fix {
+            " (after the documented copy from the current user)"
+        } else {
+            ""
+        };
+        if route.kind != RouteKind::Direct {
+            continue;
+        }
+        if let Some(entry) = &route.matched_bypass {
+            f.add(
+                FindingId::EndpointBypassed,
+                Some(p),
+                format!("The bypass entry `{entry}` matches {host}, so {} goes direct instead of through the proxy{note}", p.label()),
+                "Remove the entry from the bypass list, or make sure the domain controller reaches *.atp.azure.com:443 directly".into(),
+                a.evidence.clone(),
+            );
+        } else if eff.model.https_not_proxied() {
+            f.add(
+                FindingId::HttpsNotProxied,
+                Some(p),
+                format!("The per-scheme proxy list `{}` has no https= entry: HTTPS from {} to {host} goes direct{note}", redact(eff.proxy_server()), p.label()),
+                "Add an https= entry (or use one proxy for all schemes), or open *.atp.azure.com:443 in the firewall".into(),
+                a.evidence.clone(),
+            );
+        }
+    }
+}
+
+/// `pac-only`: a principal that relies on a PAC URL or auto-detect alone, whose script is
+/// not evaluated (the untouched 0x09 default of a service account excepted).
+pub fn pac_only(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
+    for p in [
+        Principal::CurrentUser,
+        Principal::LocalSystem,
+        Principal::LocalService,
+        Principal::Machine,
+    ] {
+        let Some(a) = r.account(p) else { continue };
+        let Some(eff) = &a.settings else { continue };
+        if !eff.pac_or_autodetect_only() || (p.is_sensor_account() && eff.is_untouched_default()) {
+            continue;
+        }
+        let what = if eff.pac_enabled() {
+            format!("the PAC script {}", eff.auto_config_url())
+        } else {
+            "automatic detection (WPAD) alone".to_string()
+        };
+        f.add(
+            FindingId::PacOnly,
+            Some(p),
+            format!(
+                "{} relies on {what}: the route to {} depends on that script, which is not in the uploads",
+                p.label(),
+                r.endpoint.host
+            ),
+            "Ask for the PAC script (see What we still need); a static proxy for the sensor (Set-MDISensorProxyConfiguration) avoids the dependency".into(),
+            a.evidence.clone(),
+        );
+    }
+}

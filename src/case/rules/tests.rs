@@ -1,0 +1,820 @@
+use super::*;
+use crate::case::evidence::{CompareVerdict, Fact, Observation};
+use crate::case::model::Verdict;
+use crate::case::principals::Attribution;
+use crate::case::resolve::{resolve, Assembled, ResolveOptions};
+use crate::formats::sensor_log::EventKind;
+
+/// A 0x46 DefaultConnectionSettings blob with a 32-byte zero trailer.
+fn blob(counter: u32, flags: u32, proxy: &str, bypass: &str, pac: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    for v in [0x46u32, counter, flags] {
+        b.extend(v.to_le_bytes());
+    }
+    for s in [proxy, bypass, pac] {
+        b.extend((s.len() as u32).to_le_bytes());
+        b.extend(s.as_bytes());
+    }
+    b.extend([0u8; 32]);
+    b
+}
+
+fn obs(p: Option<Principal>, fact: Fact, file: &str, line: u64) -> Observation {
+    let user = (p == Some(Principal::CurrentUser)).then(|| "HKEY_CURRENT_USER".to_string());
+    Observation {
+        principal: p,
+        user,
+        fact,
+        at: EvidenceRef::new(file, line),
+        attribution: Attribution::Content,
+    }
+}
+
+fn run(observations: Vec<Observation>) -> CaseReport {
+    let resolved = resolve(
+        Assembled {
+            name: "t".into(),
+            inputs: vec![],
+            observations,
+        },
+        &ResolveOptions::default(),
+    );
+    judge(&resolved, &[])
+}
+
+fn ids(r: &CaseReport) -> Vec<(String, Option<&'static str>)> {
+    r.findings
+        .iter()
+        .map(|f| (f.id.as_str().to_string(), f.principal.map(|p| p.key())))
+        .collect()
+}
+
+fn cu_proxy() -> Observation {
+    obs(
+        Some(Principal::CurrentUser),
+        Fact::ConnectionBlob {
+            bytes: blob(9, 3, "proxy.contoso.com:8080", "<local>", ""),
+        },
+        "hkcu.reg",
+        5,
+    )
+}
+
+#[test]
+fn missing_local_system_is_an_error() {
+    let r = run(vec![
+        cu_proxy(),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::Missing { assumed: false },
+            "cmp18.txt",
+            3,
+        ),
+    ]);
+    assert_eq!(r.verdict, Verdict::Misconfigured);
+    assert_eq!(ids(&r)[0], ("proxy-missing".into(), Some("local_system")));
+    assert_eq!(r.principals[&Principal::LocalSystem].state, State::Missing);
+    assert_eq!(
+        r.findings[0].evidence[0],
+        EvidenceRef::new("cmp18.txt", 3).attributed(Attribution::Content)
+    );
+}
+
+#[test]
+fn counter_only_difference_is_equivalent_and_healthy() {
+    let r = run(vec![
+        cu_proxy(),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::ConnectionBlob {
+                bytes: blob(2, 3, "proxy.contoso.com:8080", "<local>", ""),
+            },
+            "ls.reg",
+            9,
+        ),
+        obs(
+            Some(Principal::LocalService),
+            Fact::ConnectionBlob {
+                bytes: blob(9, 3, "proxy.contoso.com:8080", "<local>", ""),
+            },
+            "lsvc.reg",
+            9,
+        ),
+    ]);
+    assert_eq!(r.verdict, Verdict::Healthy);
+    assert_eq!(
+        ids(&r),
+        vec![
+            ("proxy-equivalent".into(), Some("local_system")),
+            ("proxy-matches".into(), Some("local_service"))
+        ]
+    );
+}
+
+#[test]
+fn untouched_default_differs_from_a_proxy() {
+    let r = run(vec![
+        cu_proxy(),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::ConnectionBlob {
+                bytes: blob(1, 9, "", "", ""),
+            },
+            "ls.reg",
+            9,
+        ),
+    ]);
+    assert_eq!(
+        ids(&r),
+        vec![("proxy-differs".into(), Some("local_system"))]
+    );
+    assert_eq!(r.principals[&Principal::LocalSystem].state, State::Direct);
+    // Said in words, never with JSON field names.
+    assert!(r.findings[0].title.contains("whether a proxy is used"));
+    assert!(!r.findings[0].title.contains("proxy_enabled"));
+}
+
+#[test]
+fn direct_current_user_never_raises_missing() {
+    let r = run(vec![
+        obs(
+            Some(Principal::CurrentUser),
+            Fact::ConnectionBlob {
+                bytes: blob(1, 1, "", "", ""),
+            },
+            "hkcu.reg",
+            5,
+        ),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::Missing { assumed: false },
+            "cmp.txt",
+            1,
+        ),
+    ]);
+    assert!(ids(&r).iter().all(|(id, _)| id != "proxy-missing"));
+    // LOCAL SERVICE was never shown: no verdict without it.
+    assert_eq!(r.verdict, Verdict::Inconclusive);
+    let need = r.needs.iter().find(|n| n.blocking).unwrap();
+    assert_eq!(need.principal, Some(Principal::LocalService));
+    assert!(need.command.as_deref().unwrap().contains("HKU\\S-1-5-19"));
+}
+
+#[test]
+fn unknown_current_user_and_missing_system_follow_the_procedure() {
+    let r = run(vec![obs(
+        Some(Principal::LocalSystem),
+        Fact::Missing { assumed: false },
+        "cmp.txt",
+        1,
+    )]);
+    assert_eq!(
+        ids(&r),
+        vec![("proxy-missing".into(), Some("local_system"))]
+    );
+}
+
+#[test]
+fn machine_wide_policy_replaces_per_user_comparison() {
+    let r = run(vec![
+        cu_proxy(),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::Missing { assumed: false },
+            "cmp.txt",
+            1,
+        ),
+        obs(
+            Some(Principal::Machine),
+            Fact::PerUserPolicy(0),
+            "hklm.reg",
+            7,
+        ),
+    ]);
+    let ids = ids(&r);
+    assert!(ids.contains(&("machine-wide-policy".into(), Some("machine"))));
+    assert!(!ids
+        .iter()
+        .any(|(i, _)| i == "proxy-missing" || i == "proxy-differs"));
+}
+
+#[test]
+fn bypassed_endpoint_and_https_not_proxied() {
+    let r = run(vec![
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::ConnectionBlob {
+                bytes: blob(1, 3, "proxy:8080", "*.azure.com;<local>", ""),
+            },
+            "ls.reg",
+            4,
+        ),
+        obs(
+            Some(Principal::LocalService),
+            Fact::ConnectionBlob {
+                bytes: blob(1, 3, "http=proxy:8080;ftp=proxy:21", "", ""),
+            },
+            "lsvc.reg",
+            4,
+        ),
+    ]);
+    let ids = ids(&r);
+    assert!(ids.contains(&("endpoint-bypassed".into(), Some("local_system"))));
+    assert!(ids.contains(&("https-not-proxied".into(), Some("local_service"))));
+    // The sensor goes direct and nothing shows that works: never healthy.
+    assert_eq!(r.verdict, Verdict::Inconclusive);
+    assert!(r
+        .needs
+        .iter()
+        .any(|n| n.blocking && n.principal == Some(Principal::LocalService)));
+}
+
+#[test]
+fn route_of_a_missing_account_is_judged_after_the_fix() {
+    let r = run(vec![
+        obs(
+            Some(Principal::CurrentUser),
+            Fact::ConnectionBlob {
+                bytes: blob(1, 3, "proxy:8080", "*.atp.azure.com", ""),
+            },
+            "hkcu.reg",
+            4,
+        ),
+        obs(
+            Some(Principal::LocalService),
+            Fact::Missing { assumed: false },
+            "1519.txt",
+            1,
+        ),
+    ]);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::EndpointBypassed)
+        .expect("bypass finding");
+    assert_eq!(f.principal, Some(Principal::LocalService));
+    assert!(f.title.contains("after the documented copy"));
+}
+
+#[test]
+fn conflicting_files_keep_the_worst_reading() {
+    let r = run(vec![
+        cu_proxy(),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::ConnectionBlob {
+                bytes: blob(9, 3, "proxy.contoso.com:8080", "<local>", ""),
+            },
+            "old.reg",
+            4,
+        ),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::Missing { assumed: false },
+            "new.txt",
+            2,
+        ),
+    ]);
+    let ids = ids(&r);
+    assert!(ids.contains(&("proxy-missing".into(), Some("local_system"))));
+    assert!(ids.contains(&("evidence-conflict".into(), Some("local_system"))));
+    assert!(!ids.iter().any(|(i, _)| i == "proxy-matches"));
+    assert_eq!(r.verdict, Verdict::Misconfigured);
+}
+
+#[test]
+fn current_user_alone_is_inconclusive() {
+    let r = run(vec![cu_proxy()]);
+    assert_eq!(r.verdict, Verdict::Inconclusive);
+}
+
+#[test]
+fn compare_verdict_without_content() {
+    let diff = run(vec![obs(
+        Some(Principal::LocalSystem),
+        Fact::CompareVerdict(CompareVerdict::Different),
+        "c.txt",
+        4,
+    )]);
+    assert_eq!(
+        ids(&diff),
+        vec![("proxy-differs".into(), Some("local_system"))]
+    );
+    let same = run(vec![
+        cu_proxy(),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::CompareVerdict(CompareVerdict::Identical),
+            "c.txt",
+            4,
+        ),
+    ]);
+    assert_eq!(
+        ids(&same),
+        vec![("proxy-matches".into(), Some("local_system"))]
+    );
+    assert_eq!(
+        same.principals[&Principal::LocalSystem].state,
+        State::Configured
+    );
+}
+
+#[test]
+fn pac_only_except_untouched_service_default() {
+    let r = run(vec![
+        obs(
+            Some(Principal::CurrentUser),
+            Fact::ConnectionBlob {
+                bytes: blob(1, 5, "", "", "http://wpad/proxy.pac"),
+            },
+            "hkcu.reg",
+            4,
+        ),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::ConnectionBlob {
+                bytes: blob(1, 9, "", "", ""),
+            },
+            "ls.reg",
+            4,
+        ),
+    ]);
+    let pac: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.id == FindingId::PacOnly)
+        .map(|f| f.principal)
+        .collect();
+    assert_eq!(pac, vec![Some(Principal::CurrentUser)]);
+}
+
+#[test]
+fn empty_and_truncated_captures_are_warnings_and_inconclusive() {
+    let r = run(vec![
+        obs(None, Fact::CaptureEmpty, "empty.txt", 0),
+        obs(
+            Some(Principal::CurrentUser),
+            Fact::TruncatedBlob,
+            "ps.txt",
+            3,
+        ),
+    ]);
+    assert_eq!(
+        ids(&r),
+        vec![
+            ("capture-empty".into(), None),
+            ("capture-truncated".into(), None)
+        ]
+    );
+    assert_eq!(r.verdict, Verdict::Inconclusive);
+}
+
+#[test]
+fn winhttp_direct_while_wininet_proxies() {
+    let r = run(vec![
+        cu_proxy(),
+        obs(
+            Some(Principal::LocalSystem),
+            Fact::ConnectionBlob {
+                bytes: blob(9, 3, "proxy.contoso.com:8080", "<local>", ""),
+            },
+            "ls.reg",
+            4,
+        ),
+        obs(
+            None,
+            Fact::WinHttpText {
+                direct: true,
+                proxy: None,
+                bypass: None,
+            },
+            "netsh.txt",
+            4,
+        ),
+    ]);
+    assert!(ids(&r).contains(&("winhttp-mismatch".into(), Some("winhttp"))));
+}
+
+#[test]
+fn log_events_are_errors_except_dc_communication() {
+    let r = run(vec![
+        obs(
+            None,
+            Fact::LogEvent {
+                kind: EventKind::ProxyAuthRequired,
+                message: "407".into(),
+                timestamp: None,
+                host: None,
+            },
+            "s.log",
+            12,
+        ),
+        obs(
+            None,
+            Fact::LogEvent {
+                kind: EventKind::DcCommunicationFailure,
+                message: "dc".into(),
+                timestamp: None,
+                host: None,
+            },
+            "s.log",
+            40,
+        ),
+    ]);
+    assert_eq!(
+        r.findings[0].id,
+        FindingId::Log(EventKind::ProxyAuthRequired)
+    );
+    assert_eq!(r.findings[0].severity, Severity::Error);
+    assert_eq!(r.findings[1].severity, Severity::Info);
+    assert_eq!(r.verdict, Verdict::Misconfigured);
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+    use crate::case::evidence::{Fact, Observation};
+    use crate::case::principals::Attribution;
+    use crate::case::resolve::{resolve, Assembled, ResolveOptions};
+
+    fn blob(flags: u32, proxy: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [0x46u32, 1, flags] {
+            b.extend(v.to_le_bytes());
+        }
+        for s in [proxy, "", ""] {
+            b.extend((s.len() as u32).to_le_bytes());
+            b.extend(s.as_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn the_user_hive_with_a_proxy_is_the_reference_and_all_are_reported() {
+        let o = |user: &str, b: Vec<u8>, line| Observation {
+            principal: Some(Principal::CurrentUser),
+            user: Some(user.to_string()),
+            fact: Fact::ConnectionBlob { bytes: b },
+            at: EvidenceRef::new("users.reg", line),
+            attribution: Attribution::Content,
+        };
+        let resolved = resolve(
+            Assembled {
+                name: "t".into(),
+                inputs: vec![],
+                observations: vec![
+                    o("HKEY_CURRENT_USER", blob(1, ""), 3),
+                    o("S-1-5-21-1-2-3-1104", blob(3, "proxy:8080"), 9),
+                ],
+            },
+            &ResolveOptions::default(),
+        );
+        let r = judge(&resolved, &[]);
+        let cu = &r.principals[&Principal::CurrentUser];
+        assert_eq!(cu.reference.as_deref(), Some("S-1-5-21-1-2-3-1104"));
+        assert_eq!(cu.state, State::Configured);
+        assert_eq!(cu.users.len(), 2);
+        assert_eq!(cu.users[0].state, State::Direct);
+        assert_eq!(resolved.reference_blob.map(|b| b.1.line), Some(Some(9)));
+    }
+}
+
+#[cfg(test)]
+mod v2_tests {
+    use super::*;
+    use crate::case::evidence::{Fact, Observation};
+    use crate::case::model::{EndpointSource, ProbeSite, Verdict};
+    use crate::case::principals::Attribution;
+    use crate::case::resolve::{resolve, Assembled, ResolveOptions};
+    use crate::probe::ProbeOutcome;
+
+    fn blob(counter: u32, flags: u32, proxy: &str, bypass: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [0x46u32, counter, flags] {
+            b.extend(v.to_le_bytes());
+        }
+        for s in [proxy, bypass, ""] {
+            b.extend((s.len() as u32).to_le_bytes());
+            b.extend(s.as_bytes());
+        }
+        b.extend([0u8; 32]);
+        b
+    }
+
+    fn obs(p: Option<Principal>, fact: Fact, file: &str, line: u64) -> Observation {
+        Observation {
+            principal: p,
+            user: (p == Some(Principal::CurrentUser)).then(|| "HKEY_CURRENT_USER".to_string()),
+            fact,
+            at: EvidenceRef::new(file, line),
+            attribution: Attribution::Content,
+        }
+    }
+
+    fn proxy_blob(p: Option<Principal>, file: &str) -> Observation {
+        obs(
+            p,
+            Fact::ConnectionBlob {
+                bytes: blob(7, 3, "proxy.contoso.com:8080", "<local>"),
+            },
+            file,
+            4,
+        )
+    }
+
+    fn judge_with(obs: Vec<Observation>, probes: &[ProbeEvidence]) -> CaseReport {
+        let r = resolve(
+            Assembled {
+                name: "t".into(),
+                inputs: vec![],
+                observations: obs,
+            },
+            &ResolveOptions::default(),
+        );
+        judge(&r, probes)
+    }
+
+    #[test]
+    fn never_healthy_without_local_service() {
+        let r = judge_with(
+            vec![
+                proxy_blob(Some(Principal::CurrentUser), "hkcu.reg"),
+                proxy_blob(Some(Principal::LocalSystem), "cmp18.txt"),
+            ],
+            &[],
+        );
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        let n = r.needs.iter().find(|n| n.blocking).unwrap();
+        assert_eq!(n.principal, Some(Principal::LocalService));
+        assert_eq!(
+            n.command.as_deref(),
+            Some("reg compare \"HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections\" \"HKU\\S-1-5-19\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections\" /v DefaultConnectionSettings > compare-1519.txt 2>&1")
+        );
+    }
+
+    #[test]
+    fn healthy_when_both_service_accounts_use_the_proxy() {
+        let r = judge_with(
+            vec![
+                proxy_blob(Some(Principal::CurrentUser), "hkcu.reg"),
+                proxy_blob(Some(Principal::LocalSystem), "ls.reg"),
+                proxy_blob(Some(Principal::LocalService), "lsvc.reg"),
+            ],
+            &[],
+        );
+        assert_eq!(r.verdict, Verdict::Healthy);
+        assert!(r.needs.iter().all(|n| !n.blocking));
+        assert!(r.summary.starts_with("HEALTHY"));
+    }
+
+    #[test]
+    fn a_captured_probe_of_the_current_user_does_not_show_the_service_accounts() {
+        let r = resolve(
+            Assembled {
+                name: "t".into(),
+                inputs: vec![],
+                observations: vec![obs(
+                    None,
+                    Fact::ProbeCaptured {
+                        status: Some(503),
+                        text: "503".into(),
+                    },
+                    "iwr.txt",
+                    3,
+                )],
+            },
+            &ResolveOptions::default(),
+        );
+        let r = judge(&r, &[]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(r.findings.iter().any(|f| f.id == FindingId::ProbeOk));
+    }
+
+    #[test]
+    fn a_captured_407_is_reported_as_captured_not_direct() {
+        let r = judge_with(
+            vec![obs(
+                None,
+                Fact::ProbeCaptured {
+                    status: Some(407),
+                    text: "407".into(),
+                },
+                "iwr.txt",
+                3,
+            )],
+            &[],
+        );
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::ProbeFailed)
+            .unwrap();
+        assert!(f.title.contains("as captured"));
+        assert!(!f.title.contains("direct"));
+        assert!(f.action.contains("ProxyCredential"));
+    }
+
+    #[test]
+    fn a_probe_from_here_never_changes_the_verdict() {
+        let run = ProbeEvidence {
+            route: "direct".into(),
+            principals: vec![Principal::CurrentUser],
+            url: "https://x/".into(),
+            proxy: None,
+            status: None,
+            outcome: Some(ProbeOutcome::Failed),
+            error: Some("connection refused".into()),
+            not_probed: None,
+            elapsed_ms: Some(1),
+            site: ProbeSite::Here,
+        };
+        let r = judge_with(vec![obs(None, Fact::CaptureEmpty, "empty.txt", 0)], &[run]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::ProbeHereFailed)
+            .unwrap();
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.evidence[0], EvidenceRef::probe_here("direct"));
+    }
+
+    #[test]
+    fn the_sensor_level_proxy_replaces_the_registry_copy() {
+        let r = judge_with(
+            vec![
+                proxy_blob(Some(Principal::CurrentUser), "hkcu.reg"),
+                obs(
+                    Some(Principal::LocalService),
+                    Fact::Missing { assumed: false },
+                    "cmp19.txt",
+                    1,
+                ),
+                obs(
+                    Some(Principal::Sensor),
+                    Fact::SensorProxy {
+                        url: "http://proxy.contoso.com:8080".into(),
+                        user: None,
+                        password_set: false,
+                    },
+                    "SensorConfiguration.json",
+                    0,
+                ),
+            ],
+            &[],
+        );
+        assert!(!r
+            .findings
+            .iter()
+            .any(|f| matches!(f.id, FindingId::ProxyMissing | FindingId::ProxyDiffers)));
+        assert!(!r
+            .findings
+            .iter()
+            .any(|f| f.action.contains("copy the current user")));
+        assert_eq!(r.verdict, Verdict::Healthy);
+    }
+
+    #[test]
+    fn other_clouds_are_judged_against_their_own_host() {
+        let bypass_us = |host: &str| {
+            judge_with(
+                vec![
+                    obs(
+                        None,
+                        Fact::SensorEndpoint { host: host.into() },
+                        "SensorConfiguration.json",
+                        0,
+                    ),
+                    obs(
+                        Some(Principal::LocalService),
+                        Fact::ConnectionBlob {
+                            bytes: blob(1, 3, "proxy:8080", "*.atp.azure.us;<local>"),
+                        },
+                        "lsvc.reg",
+                        4,
+                    ),
+                ],
+                &[],
+            )
+        };
+        let gov = bypass_us("contososensorapi.atp.azure.us");
+        assert_eq!(gov.endpoint.source, EndpointSource::SensorConfig);
+        assert!(gov
+            .findings
+            .iter()
+            .any(|f| f.id == FindingId::EndpointBypassed));
+        let com = bypass_us("contososensorapi.atp.azure.com");
+        assert!(!com
+            .findings
+            .iter()
+            .any(|f| f.id == FindingId::EndpointBypassed));
+    }
+
+    #[test]
+    fn two_current_user_exports_that_disagree_are_a_conflict() {
+        let r = judge_with(
+            vec![
+                proxy_blob(Some(Principal::CurrentUser), "old/hkcu.reg"),
+                obs(
+                    Some(Principal::CurrentUser),
+                    Fact::ConnectionBlob {
+                        bytes: blob(9, 3, "newproxy.contoso.com:3128", "<local>"),
+                    },
+                    "new/hkcu.reg",
+                    4,
+                ),
+            ],
+            &[],
+        );
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::EvidenceConflict)
+            .unwrap();
+        assert_eq!(f.principal, Some(Principal::CurrentUser));
+        let files: Vec<&str> = f.evidence.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(files, ["new/hkcu.reg", "old/hkcu.reg"]);
+    }
+
+    #[test]
+    fn netsh_direct_against_a_winhttp_value_with_a_proxy_is_a_conflict() {
+        let mut wh = Vec::new();
+        for v in [0x18u32, 1, 3] {
+            wh.extend(v.to_le_bytes());
+        }
+        for s in ["proxy:8080", ""] {
+            wh.extend((s.len() as u32).to_le_bytes());
+            wh.extend(s.as_bytes());
+        }
+        let r = judge_with(
+            vec![
+                obs(
+                    Some(Principal::Winhttp),
+                    Fact::WinHttpBlob { bytes: wh },
+                    "export.reg",
+                    4,
+                ),
+                obs(
+                    None,
+                    Fact::WinHttpText {
+                        direct: true,
+                        proxy: None,
+                        bypass: None,
+                    },
+                    "netsh.txt",
+                    4,
+                ),
+            ],
+            &[],
+        );
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::EvidenceConflict)
+            .unwrap();
+        assert_eq!(f.principal, Some(Principal::Winhttp));
+        // The worst reading stands: a proxy shown anywhere is not settled as direct.
+        assert_eq!(r.principals[&Principal::Winhttp].state, State::Configured);
+    }
+
+    #[test]
+    fn findings_are_ordered_by_severity_then_cause() {
+        use crate::formats::sensor_log::EventKind;
+        let log = |k, line| {
+            obs(
+                None,
+                Fact::LogEvent {
+                    kind: k,
+                    message: "m".into(),
+                    timestamp: None,
+                    host: None,
+                },
+                "s.log",
+                line,
+            )
+        };
+        let r = judge_with(
+            vec![
+                log(EventKind::ConnectFailed, 1),
+                log(EventKind::SslInspectionSuspected, 9),
+                proxy_blob(Some(Principal::CurrentUser), "hkcu.reg"),
+                obs(
+                    Some(Principal::LocalSystem),
+                    Fact::Missing { assumed: false },
+                    "c.txt",
+                    1,
+                ),
+            ],
+            &[],
+        );
+        let order: Vec<FindingId> = r.findings.iter().map(|f| f.id).collect();
+        assert_eq!(
+            order[..3],
+            [
+                FindingId::Log(EventKind::SslInspectionSuspected),
+                FindingId::Log(EventKind::ConnectFailed),
+                FindingId::ProxyMissing
+            ]
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! The files this tool writes for the customer (`fix`'s fix.reg, scripts and README) carry a
+//! marker line, so that when they come back inside an upload they are listed and ignored,
+//! never read as customer evidence. The marker is written by `fix` and recognised here, below
+//! every layer that needs it.
+
+/// Text every marker line carries (version-independent).
+pub const MARKER_TAG: &str = "written by proxy-triage fix ";
+/// Second half of every marker line.
+pub const MARKER_TAIL: &str = "not customer evidence";
+
+/// Why a file is one this tool wrote (a `fix` output carrying its marker line), or `None`.
+/// `first_bytes` needs only the first few hundred bytes; UTF-16LE and ASCII are recognised.
+pub fn is_own_file(name: &str, first_bytes: &[u8]) -> Option<String> {
+    let head = first_bytes.get(..first_bytes.len().min(1024))?;
+    let text = match head.strip_prefix(&[0xFF, 0xFE]) {
+        Some(rest) => utf16le(rest),
+        None => String::from_utf8_lossy(head).into_owned(),
+    };
+    let line = text.lines().take(3).find(|l| {
+        let t = l.trim_start();
+        t.contains(MARKER_TAG)
+            && t.contains(MARKER_TAIL)
+            && [";", "rem ", "REM ", "["].iter().any(|c| t.starts_with(c))
+    })?;
+    let what = line
+        .split_once(MARKER_TAG)
+        .and_then(|(_, r)| r.split_once('('))
+        .and_then(|(_, r)| r.split_once(')'))
+        .map(|(n, _)| n)
+        .unwrap_or("a fix file");
+    Some(format!(
+        "{}: written by proxy-triage fix ({}), not customer evidence",
+        crate::text::escape_control(name),
+        crate::text::escape_control(what)
+    ))
+}
+
+/// UTF-16LE bytes as text (an odd last byte is dropped, lone surrogates become U+FFFD).
+fn utf16le(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|p| match p {
+            [a, b] => u16::from_le_bytes([*a, *b]),
+            _ => 0xFFFD,
+        })
+        .collect();
+    String::from_utf16_lossy(&units)
+}
