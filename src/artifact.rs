@@ -6,7 +6,8 @@ use std::io::{self, Cursor, Read};
 use serde::Serialize;
 
 use crate::detect::{self, Kind};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Severity};
+use crate::formats::reg_hive::{self, HiveLimits, LogInput};
 use crate::formats::{
     collector_manifest, console_session, mde_analyzer, mdi_tools, netsh, probe_capture,
     reg_compare, reg_export, reg_query, sensor_config, sensor_log,
@@ -39,7 +40,7 @@ pub enum Content {
     CollectorManifest {
         manifest: collector_manifest::CollectorManifest,
     },
-    /// A binary hive or an unknown file: nothing but the shared fields.
+    /// A hive's transaction log or an unknown file: nothing but the shared fields.
     None {},
 }
 
@@ -145,7 +146,7 @@ pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
     if detect::is_hive(&prefix) {
         return Ok(Sniffed {
             encoding: TextEncoding::Windows1252,
-            kind: Kind::Hive,
+            kind: detect::hive_kind(&prefix),
             reader: Cursor::new(prefix),
             rest: input,
             empty,
@@ -209,12 +210,22 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
     let stream = sniffed.reader.chain(sniffed.rest);
     let mut diagnostics = Vec::new();
     let content = match kind {
-        Kind::Hive => {
-            diagnostics.push(Diagnostic::warning(
-                1,
-                1,
-                "hive-not-supported",
-                "binary registry hive: export the key with `reg export` or `reg query` instead",
+        Kind::RegHive => {
+            let limits = HiveLimits::default();
+            let mut bytes = Vec::new();
+            stream
+                .take(limits.max_hive_bytes.saturating_add(1))
+                .read_to_end(&mut bytes)?;
+            let (content, diags) = hive_content(name, &bytes, &[], scope, limits);
+            diagnostics.extend(diags);
+            content
+        }
+        Kind::RegHiveLog => {
+            diagnostics.push(Diagnostic::info(
+                0,
+                0,
+                "hive-log",
+                "transaction log of a registry hive (NAME.LOG1/NAME.LOG2): replayed with its hive, never read alone",
             ));
             Content::None {}
         }
@@ -261,7 +272,7 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
         schema_version: crate::SCHEMA_VERSION,
         file: name.to_string(),
         kind,
-        encoding: if kind == Kind::Hive {
+        encoding: if matches!(kind, Kind::RegHive | Kind::RegHiveLog) {
             None
         } else {
             Some(encoding)
@@ -324,7 +335,7 @@ fn parse_text(kind: Kind, t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>
             diagnostics,
             Content::MdiConfigReport,
         ),
-        Kind::Unknown | Kind::Hive => Content::None {},
+        Kind::Unknown | Kind::RegHive | Kind::RegHiveLog => Content::None {},
         Kind::ProbeCapture | Kind::RegExport => wrap(
             probe_capture::parse(t, name),
             diagnostics,
@@ -342,7 +353,7 @@ fn console(t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>) -> Content {
         let kind = console_session::section_kind(t, span);
         let text = console_session::section_text(t, span);
         let content = match kind {
-            Kind::Unknown | Kind::Hive | Kind::ConsoleSession | Kind::RegExport => {
+            Kind::Unknown | Kind::RegHive | Kind::RegHiveLog | Kind::ConsoleSession | Kind::RegExport => {
                 if span.command.is_some() || span.last_line > span.first_line {
                     diagnostics.push(Diagnostic::info(
                         span.first_line,
@@ -411,6 +422,158 @@ fn note_partly_understood(diagnostics: &mut Vec<Diagnostic>) {
                 skipped.len()
             ),
         ));
+    }
+}
+
+/// The content of a hive: every key (`Scope::Full`, the `parse` command), or only the proxy
+/// keys as a `.reg`-shaped export with full paths (`Scope::ProxyRelevant`, the analyser), so
+/// the evidence code reads them like `reg export` output. `name` attributes the hive.
+pub fn hive_content(
+    name: &str,
+    bytes: &[u8],
+    logs: &[LogInput<'_>],
+    scope: Scope,
+    limits: HiveLimits,
+) -> (Content, Vec<Diagnostic>) {
+    if bytes.len() as u64 > limits.max_hive_bytes {
+        let e = reg_hive::HiveError::TooLarge {
+            size: bytes.len() as u64,
+            cap: limits.max_hive_bytes,
+        };
+        return (Content::None {}, vec![e.diagnostic(Severity::Error)]);
+    }
+    match scope {
+        // Every key, paths relative to the hive root (the `parse` command prints the full
+        // `reg-hive` document through `reg_hive::write_json_members` instead).
+        Scope::Full => {
+            let (parsed, diags) = reg_hive::parse(name, bytes, logs, limits);
+            let content = parsed.map_or(Content::None {}, |p| {
+                Content::RegExport(reg_export::RegExport {
+                    header: None,
+                    keys: p
+                        .keys
+                        .into_iter()
+                        .map(reg_hive::HiveKey::into_reg_key)
+                        .collect(),
+                })
+            });
+            (content, diags)
+        }
+        Scope::ProxyRelevant => match reg_hive::Hive::open(bytes, logs, limits) {
+            Ok(hive) => proxy_keys_of(name, &hive),
+            Err(e) => (Content::None {}, vec![e.diagnostic(Severity::Error)]),
+        },
+    }
+}
+
+/// The analyser's view of a hive file (the proxy keys only, as a `.reg`-shaped export with
+/// full paths), reading the file page by page rather than whole unless logs need a replay.
+pub fn read_hive_file(
+    name: &str,
+    file: std::fs::File,
+    logs: &[LogInput<'_>],
+    limits: HiveLimits,
+) -> Artifact {
+    let (content, diagnostics) = match reg_hive::Hive::open_file(file, logs, limits) {
+        Ok(hive) => proxy_keys_of(name, &hive),
+        Err(e) => (Content::None {}, vec![e.diagnostic(Severity::Error)]),
+    };
+    Artifact {
+        schema_version: crate::SCHEMA_VERSION,
+        file: name.to_string(),
+        kind: Kind::RegHive,
+        encoding: None,
+        diagnostics,
+        content,
+    }
+}
+
+/// The proxy keys of an opened hive with their full paths, and what could not be read.
+fn proxy_keys_of(name: &str, hive: &reg_hive::Hive<'_>) -> (Content, Vec<Diagnostic>) {
+    let mount = reg_hive::mount_from_path(name, &hive.info().embedded_name);
+    let paths = reg_hive::proxy_key_paths(mount.account.as_ref());
+    // A stale copy (RegBack, Windows.old, shadow copy) is not the live registry: its keys keep
+    // paths relative to the hive root, so they are never taken as an account's settings.
+    let mounted = if mount.stale.is_some() {
+        reg_hive::HiveMount {
+            account: None,
+            attribution: None,
+            stale: mount.stale,
+        }
+    } else {
+        mount.clone()
+    };
+    let read = reg_hive::read_paths(hive, &mounted, &paths);
+    let mut diags = read.diagnostics;
+    diags.push(attribution_diagnostic(&mount));
+    diags.extend(read.missing.iter().map(|p| {
+        Diagnostic::info(
+            0,
+            0,
+            "hive-key-missing",
+            format!("key absent from the hive: {p}"),
+        )
+    }));
+    diags.extend(read.unreadable.iter().map(|u| {
+        Diagnostic::warning(
+            0,
+            0,
+            "hive-key-unknown",
+            format!(
+                "key could not be read (unknown, not missing): {}: {}",
+                u.path, u.error
+            ),
+        )
+    }));
+    (Content::RegExport(read.export), diags)
+}
+
+/// Says whose hive this is and how that was decided (a file-name attribution is an
+/// assumption; a stale copy or an unattributed hive is a warning).
+fn attribution_diagnostic(mount: &reg_hive::HiveMount) -> Diagnostic {
+    let Some(account) = &mount.account else {
+        return Diagnostic::warning(
+            0,
+            0,
+            "hive-unattributed",
+            "neither the collection path, the hive's embedded name nor the file name says whose hive this is",
+        );
+    };
+    let by = match mount.attribution {
+        Some(reg_hive::AttributedBy::Path) => "the collection path",
+        Some(reg_hive::AttributedBy::EmbeddedName) => "the name embedded in the hive",
+        _ => "the file name (an assumption)",
+    };
+    let root = account.root_path();
+    match mount.stale {
+        Some(stale) => Diagnostic::warning(
+            0,
+            0,
+            "hive-stale-copy",
+            format!(
+                "{root} by {by}, but the file is a stale copy ({stale:?}): not the live registry"
+            ),
+        ),
+        None => Diagnostic::info(0, 0, "hive-attribution", format!("{root} by {by}")),
+    }
+}
+
+/// Parses a hive together with its transaction logs (paired by [`reg_hive::pair_logs`]).
+pub fn parse_hive_with_logs(
+    name: &str,
+    bytes: &[u8],
+    logs: &[LogInput<'_>],
+    scope: Scope,
+    limits: HiveLimits,
+) -> Artifact {
+    let (content, diagnostics) = hive_content(name, bytes, logs, scope, limits);
+    Artifact {
+        schema_version: crate::SCHEMA_VERSION,
+        file: name.to_string(),
+        kind: Kind::RegHive,
+        encoding: None,
+        diagnostics,
+        content,
     }
 }
 

@@ -263,6 +263,10 @@ pub struct LimitArgs {
     /// Largest archive entry inflated in memory, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_entry_mib: u64,
+    /// Largest binary registry hive (or transaction log) read, in MiB; log replay may not grow
+    /// a hive past it either.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub max_hive_mib: u64,
     /// Deepest nesting of zip archives inside zip archives.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub max_zip_depth: u32,

@@ -31,7 +31,10 @@ pub enum Kind {
     /// `manifest.json` of `collect-mdi-proxy.cmd` (checked before any content sniffing: its
     /// commands say "reg compare" and "reg query").
     CollectorManifest,
-    Hive,
+    /// A binary registry hive (`regf`, file type 0).
+    RegHive,
+    /// A transaction log of a hive (`NAME.LOG1`/`.LOG2`: `regf`, file type 1, 2 or 6).
+    RegHiveLog,
     Unknown,
 }
 
@@ -52,15 +55,25 @@ impl Kind {
             Kind::MdiReadiness => "mdi-readiness",
             Kind::MdiConfigReport => "mdi-config-report",
             Kind::CollectorManifest => "collector-manifest",
-            Kind::Hive => "hive",
+            Kind::RegHive => "reg-hive",
+            Kind::RegHiveLog => "reg-hive-log",
             Kind::Unknown => "unknown",
         }
     }
 }
 
-/// Binary registry hive (`regf` signature).
+/// Binary registry file (`regf` signature): a hive or one of its transaction logs.
 pub fn is_hive(prefix: &[u8]) -> bool {
     prefix.starts_with(b"regf")
+}
+
+/// The kind of a `regf` file from its file type (offset 28): 0 is a primary hive, anything
+/// else (1, 2: old-format logs, 6: new-format logs) a transaction log, never a hive.
+pub fn hive_kind(prefix: &[u8]) -> Kind {
+    match prefix.get(28..32) {
+        Some([0, 0, 0, 0]) | None => Kind::RegHive,
+        Some(_) => Kind::RegHiveLog,
+    }
 }
 
 /// Detects the kind from the first decoded text of a file (a few hundred lines suffice).

@@ -33,6 +33,9 @@ pub struct Diagnostic {
     /// Stable machine-readable identifier (`rejected-value`, `invalid-encoding`, ...).
     pub code: &'static str,
     pub message: String,
+    /// Byte offset in the file, for binary formats (registry hives), where lines mean nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 impl Diagnostic {
@@ -49,7 +52,14 @@ impl Diagnostic {
             severity,
             code,
             message: message.into(),
+            offset: None,
         }
+    }
+
+    /// The same diagnostic located at a byte offset of a binary file.
+    pub fn at_offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
     }
 
     pub fn error(line: u64, column: u32, code: &'static str, message: impl Into<String>) -> Self {

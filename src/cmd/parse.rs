@@ -7,6 +7,7 @@ use crate::artifact::{self, Scope};
 use crate::cli::{ParseArgs, ParseFormat};
 use crate::detect::Kind;
 use crate::formats::reg_export;
+use crate::formats::reg_hive::{self, HiveLimits, LogInput};
 use crate::report::generic_table;
 use crate::text::TextReader;
 
@@ -33,8 +34,16 @@ pub fn run(ctx: &Context, args: &ParseArgs) -> u8 {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let hive = HiveSource {
+        path: (name != "-").then_some(args.file.as_path()),
+        limits: HiveLimits {
+            max_hive_bytes: args.limits.max_hive_mib.saturating_mul(1024 * 1024),
+            ..HiveLimits::default()
+        },
+    };
     let result = match args.format {
-        ParseFormat::Json => stream_json(&name, input, &mut out),
+        ParseFormat::Json => stream_json(&name, input, &hive, &mut out),
+        ParseFormat::Table if sniff_is_hive(&args.file) => table_hive(&name, &hive, &mut out),
         ParseFormat::Table => artifact::parse_reader(&name, input, Scope::Full).and_then(|a| {
             let rejected = a.rejected();
             let value = serde_json::to_value(&a).map_err(io::Error::other)?;
@@ -71,9 +80,142 @@ pub fn open_regular(path: &std::path::Path) -> io::Result<File> {
     File::open(path)
 }
 
+/// Where a hive comes from: its path (to find `NAME.LOG1`/`NAME.LOG2` beside it) and caps.
+struct HiveSource<'p> {
+    path: Option<&'p std::path::Path>,
+    limits: HiveLimits,
+}
+
+impl HiveSource<'_> {
+    /// The transaction logs beside the hive (`NAME.LOG1`, `NAME.LOG2`, any case), each read
+    /// within the hive cap. Unreadable or oversized logs are left out.
+    fn logs(&self) -> Vec<(String, Vec<u8>)> {
+        let Some(path) = self.path else {
+            return Vec::new();
+        };
+        let (Some(dir), Some(file)) = (path.parent(), path.file_name()) else {
+            return Vec::new();
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        };
+        let base = file.to_string_lossy().to_lowercase();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, std::path::PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                let lower = n.to_lowercase();
+                (lower == format!("{base}.log1") || lower == format!("{base}.log2"))
+                    .then(|| (n, e.path()))
+            })
+            .collect();
+        found.sort_by_key(|(n, _)| n.to_lowercase());
+        found
+            .into_iter()
+            .filter_map(|(n, p)| {
+                let mut bytes = Vec::new();
+                open_regular(&p)
+                    .ok()?
+                    .take(self.limits.max_hive_bytes)
+                    .read_to_end(&mut bytes)
+                    .ok()?;
+                Some((n, bytes))
+            })
+            .collect()
+    }
+
+    /// Reads the hive whole, within the cap (one byte more tells an oversized file).
+    fn read<R: Read>(&self, input: R) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        input
+            .take(self.limits.max_hive_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+}
+
+/// True when the file starts like a primary hive (the table path needs to know up front).
+fn sniff_is_hive(path: &std::path::Path) -> bool {
+    let mut head = [0u8; 32];
+    open_regular(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && crate::detect::is_hive(&head)
+        && crate::detect::hive_kind(&head) == Kind::RegHive
+}
+
+/// `parse --format table` of a hive: the document as JSON, rendered as a generic table.
+fn table_hive<W: Write>(name: &str, hive: &HiveSource<'_>, out: &mut W) -> io::Result<bool> {
+    let file = open_regular(hive.path.unwrap_or(std::path::Path::new("-")))?;
+    let bytes = hive.read(file)?;
+    let logs = hive.logs();
+    let inputs: Vec<LogInput<'_>> = logs
+        .iter()
+        .map(|(n, b)| LogInput { file: n, bytes: b })
+        .collect();
+    let (parsed, diagnostics) = reg_hive::parse(name, &bytes, &inputs, hive.limits);
+    let rejected = parsed.is_none();
+    let mut value = serde_json::json!({
+        "schema_version": crate::SCHEMA_VERSION,
+        "file": name,
+        "kind": "reg-hive",
+        "diagnostics": diagnostics,
+    });
+    if let (Some(p), Some(obj)) = (parsed, value.as_object_mut()) {
+        if let serde_json::Value::Object(m) = serde_json::to_value(&p).map_err(io::Error::other)? {
+            obj.extend(m);
+        }
+    }
+    out.write_all(generic_table(&value).as_bytes())?;
+    Ok(rejected)
+}
+
+/// Writes the `reg-hive` parse JSON, key by key. Returns "rejected" (no hive at all).
+fn stream_hive_json<R: Read, W: Write>(
+    name: &str,
+    input: R,
+    hive: &HiveSource<'_>,
+    out: &mut W,
+) -> io::Result<bool> {
+    let bytes = hive.read(input)?;
+    let logs = hive.logs();
+    let inputs: Vec<LogInput<'_>> = logs
+        .iter()
+        .map(|(n, b)| LogInput { file: n, bytes: b })
+        .collect();
+    // A file that does not open as a hive gets a document with only its diagnostics.
+    write!(
+        out,
+        "{{\"schema_version\":{},\"file\":{},\"kind\":\"reg-hive\",\"encoding\":null,",
+        crate::SCHEMA_VERSION,
+        serde_json::to_string(name).map_err(io::Error::other)?
+    )?;
+    let (opened, diags) = reg_hive::write_json_members(name, &bytes, &inputs, hive.limits, out)?;
+    if opened {
+        out.write_all(b",")?;
+    }
+    out.write_all(b"\"diagnostics\":")?;
+    serde_json::to_writer(&mut *out, &diags).map_err(io::Error::other)?;
+    out.write_all(b"}\n")?;
+    Ok(!opened)
+}
+
 /// Writes the parse JSON; a `.reg` export is streamed key by key. Returns "rejected".
-fn stream_json<R: Read, W: Write>(name: &str, input: R, out: &mut W) -> io::Result<bool> {
+fn stream_json<R: Read, W: Write>(
+    name: &str,
+    input: R,
+    hive: &HiveSource<'_>,
+    out: &mut W,
+) -> io::Result<bool> {
     let sniffed = artifact::sniff(input)?;
+    if sniffed.kind == Kind::RegHive {
+        return stream_hive_json(name, sniffed.reader.chain(sniffed.rest), hive, out);
+    }
     if sniffed.kind != Kind::RegExport {
         let a = artifact::parse_reader(name, sniffed.reader.chain(sniffed.rest), Scope::Full)?;
         serde_json::to_writer(&mut *out, &a).map_err(io::Error::other)?;

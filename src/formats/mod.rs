@@ -11,6 +11,7 @@ pub mod probe_capture;
 pub mod reg_compare;
 pub mod reg_exe;
 pub mod reg_export;
+pub mod reg_hive;
 pub mod reg_query;
 pub mod reg_skim;
 pub mod reg_writer;
