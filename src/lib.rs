@@ -16,6 +16,7 @@ pub mod diag;
 pub mod fix;
 pub mod formats;
 pub mod input;
+pub mod pac;
 pub mod probe;
 pub mod proxy;
 pub mod registry;

@@ -1,6 +1,7 @@
 //! One parser per kind of upload. Parsers return values plus diagnostics; they never print.
 
 pub mod netsh;
+pub mod pac_script;
 pub mod powershell;
 pub mod probe_capture;
 pub mod reg_compare;
