@@ -22,7 +22,13 @@ const SCRIPT_NAME: &str = "pac";
 struct Outcome {
     entry_point: Option<EntryPoint>,
     result: Result<String, PacError>,
-    state: Option<HelperState>,
+    noticed: Option<Noticed>,
+}
+
+/// What the helpers recorded during the run.
+struct Noticed {
+    depends_on: Vec<super::Dependency>,
+    alerts: Vec<String>,
 }
 
 pub(super) fn evaluate(
@@ -45,7 +51,7 @@ pub(super) fn evaluate(
                 ),
                 line: None,
             }),
-            state: None,
+            noticed: None,
         }
     } else {
         let deadline = start + limits.time;
@@ -62,7 +68,7 @@ pub(super) fn evaluate(
         })
     };
     let (depends_on, alerts) = outcome
-        .state
+        .noticed
         .map(|s| (s.depends_on, s.alerts))
         .unwrap_or_default();
     let (result, error, route) = match outcome.result {
@@ -94,7 +100,7 @@ fn internal(message: &str) -> Outcome {
             message: message.to_string(),
             line: None,
         }),
-        state: None,
+        noticed: None,
     }
 }
 
@@ -170,12 +176,15 @@ fn run(
         };
         (Some(ep), result)
     });
-    drop(ctx);
-    let state = Rc::try_unwrap(state).ok().map(RefCell::into_inner);
+    // The helpers still hold the state until the runtime is dropped: take what they noticed.
+    let noticed = state.try_borrow_mut().ok().map(|mut s| Noticed {
+        depends_on: std::mem::take(&mut s.depends_on),
+        alerts: std::mem::take(&mut s.alerts),
+    });
     Outcome {
         entry_point,
         result,
-        state,
+        noticed,
     }
 }
 
