@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(&ctx, args),
         Command::Probe(args) => cmd::probe::run(&ctx, args),
         Command::Fix(args) => cmd::fix::run(&ctx, args),
+        Command::Pac(args) => cmd::pac::run(&ctx, args),
     };
     ExitCode::from(code)
 }

@@ -7,6 +7,7 @@ use crate::cli::{Cli, ColorChoice, Format};
 pub mod analyze;
 pub mod decode;
 pub mod fix;
+pub mod pac;
 pub mod parse;
 pub mod probe;
 

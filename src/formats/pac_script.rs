@@ -132,13 +132,19 @@ mod tests {
 
     #[test]
     fn calls_comments_and_longer_names_are_not_declarations() {
-        assert!(entry_points_defined("// function FindProxyForURL(url, host)\nx = FindProxyForURL(u, h);").is_empty());
+        assert!(entry_points_defined(
+            "// function FindProxyForURL(url, host)\nx = FindProxyForURL(u, h);"
+        )
+        .is_empty());
         assert!(entry_points_defined("function FindProxyForURLs(u, h) {}").is_empty());
     }
 
     #[test]
     fn parse_reports_size_and_missing_entry_point() {
-        let (c, d) = parse("\u{feff}function FindProxyForURL(u,h){return 'DIRECT'}\r\n", "wpad.dat");
+        let (c, d) = parse(
+            "\u{feff}function FindProxyForURL(u,h){return 'DIRECT'}\r\n",
+            "wpad.dat",
+        );
         assert_eq!(c.pac.entry_points, vec![EntryPoint::FindProxyForURL]);
         assert_eq!(c.pac.lines, 1);
         assert!(d.is_empty());

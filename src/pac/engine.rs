@@ -210,7 +210,10 @@ fn read_result(v: &Value<'_>, ep: EntryPoint, limits: &PacLimits) -> Result<Stri
             s.len(),
             limits.max_result_bytes
         ))),
-        Err(e) => Err(bad(format!("{} returned an unreadable string: {e}", ep.name()))),
+        Err(e) => Err(bad(format!(
+            "{} returned an unreadable string: {e}",
+            ep.name()
+        ))),
     }
 }
 
@@ -353,7 +356,11 @@ fn describe(exc: &Value<'_>) -> (Option<String>, String, Option<String>) {
     if let Some(n) = exc.as_number() {
         return (None, format!("uncaught exception: {n}"), None);
     }
-    (None, format!("uncaught exception: {}", type_name(exc)), None)
+    (
+        None,
+        format!("uncaught exception: {}", type_name(exc)),
+        None,
+    )
 }
 
 /// Thrown messages are customer text: keep them short.
@@ -391,7 +398,10 @@ mod tests {
 
     #[test]
     fn stack_lines() {
-        assert_eq!(line_from_stack("    at f (pac:7:12)\n    at <eval> (pac:9:1)\n"), Some(7));
+        assert_eq!(
+            line_from_stack("    at f (pac:7:12)\n    at <eval> (pac:9:1)\n"),
+            Some(7)
+        );
         assert_eq!(line_from_stack("    at pac:3:1\n"), Some(3));
         assert_eq!(line_from_stack("    at native\n"), None);
         assert_eq!(line_from_stack("    at xpac:3:1\n"), None);

@@ -110,7 +110,8 @@ impl HelperState {
 
     fn alert(&mut self, msg: &str) {
         if self.alerts.len() < MAX_ALERTS {
-            self.alerts.push(msg.chars().take(MAX_ALERT_CHARS).collect());
+            self.alerts
+                .push(msg.chars().take(MAX_ALERT_CHARS).collect());
         }
     }
 }
@@ -182,7 +183,8 @@ pub fn sh_exp_match(s: &str, pattern: &str, deadline: Instant) -> bool {
             },
         }
     }
-    pat.get(p..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    pat.get(p..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
 /// `isInNet(addr, pattern, mask)` once `addr` is an IPv4 address; `None` when the pattern or
@@ -236,13 +238,7 @@ pub fn sort_ip_address_list(list: &str) -> Option<String> {
         IpAddr::V6(v6) => (0u8, u128::from(*v6)),
         IpAddr::V4(v4) => (1u8, u128::from(u32::from(*v4))),
     });
-    Some(
-        items
-            .iter()
-            .map(|(_, s)| *s)
-            .collect::<Vec<_>>()
-            .join(";"),
-    )
+    Some(items.iter().map(|(_, s)| *s).collect::<Vec<_>>().join(";"))
 }
 
 /// A calendar instant (UTC = local time here).
@@ -258,6 +254,17 @@ pub struct Civil {
     pub hour: u32,
     pub minute: u32,
     pub second: u32,
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 impl Civil {
@@ -387,9 +394,21 @@ fn same_shape(a: &[DateField], b: &[DateField]) -> bool {
 fn key(fields: &[DateField], year: i64, month: i64, day: i64) -> [i64; 3] {
     let has = |f: fn(&DateField) -> bool| fields.iter().any(f);
     [
-        if has(|f| matches!(f, DateField::Year(_))) { year } else { 0 },
-        if has(|f| matches!(f, DateField::Month(_))) { month } else { 0 },
-        if has(|f| matches!(f, DateField::Day(_))) { day } else { 0 },
+        if has(|f| matches!(f, DateField::Year(_))) {
+            year
+        } else {
+            0
+        },
+        if has(|f| matches!(f, DateField::Month(_))) {
+            month
+        } else {
+            0
+        },
+        if has(|f| matches!(f, DateField::Day(_))) {
+            day
+        } else {
+            0
+        },
     ]
 }
 
@@ -562,14 +581,17 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Shared) -> rquickjs::Result<(
         let ok = str_arg(&a, 0).is_some_and(|h| !s.resolve_all(&h).is_empty());
         t(&c, ok)
     });
-    def!("dnsResolve", |c, s, a| match str_arg(&a, 0)
-        .and_then(|h| s.resolve_v4(&h))
-    {
-        Some(ip) => js_str(&c, &ip.to_string()),
-        None => Ok(Value::new_null(c)),
-    });
+    def!(
+        "dnsResolve",
+        |c, s, a| match str_arg(&a, 0).and_then(|h| s.resolve_v4(&h)) {
+            Some(ip) => js_str(&c, &ip.to_string()),
+            None => Ok(Value::new_null(c)),
+        }
+    );
     def!("dnsResolveEx", |c, s, a| {
-        let ips = str_arg(&a, 0).map(|h| s.resolve_all(&h)).unwrap_or_default();
+        let ips = str_arg(&a, 0)
+            .map(|h| s.resolve_all(&h))
+            .unwrap_or_default();
         js_str(&c, &join(&ips))
     });
     def!("myIpAddress", |c, s, _a| js_str(&c, &s.my_ip().to_string()));
@@ -589,10 +611,13 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Shared) -> rquickjs::Result<(
         };
         t(&c, ok)
     });
-    def!("isInNetEx", |c, _s, a| match (str_arg(&a, 0), str_arg(&a, 1)) {
-        (Some(ip), Some(p)) => t(&c, is_in_net_ex(&ip, &p)),
-        _ => Ok(Value::new_null(c)),
-    });
+    def!(
+        "isInNetEx",
+        |c, _s, a| match (str_arg(&a, 0), str_arg(&a, 1)) {
+            (Some(ip), Some(p)) => t(&c, is_in_net_ex(&ip, &p)),
+            _ => Ok(Value::new_null(c)),
+        }
+    );
     def!("sortIpAddressList", |c, _s, a| match str_arg(&a, 0) {
         Some(l) => match sort_ip_address_list(&l) {
             Some(sorted) => js_str(&c, &sorted),
@@ -654,7 +679,10 @@ mod tests {
         let leap = at(951_782_400); // 2000-02-29
         assert_eq!((leap.year, leap.month, leap.day), (2000, 2, 29));
         let before = at(-1);
-        assert_eq!((before.year, before.month, before.day, before.hour), (1969, 12, 31, 23));
+        assert_eq!(
+            (before.year, before.month, before.day, before.hour),
+            (1969, 12, 31, 23)
+        );
     }
 
     #[test]
@@ -718,7 +746,10 @@ mod tests {
     fn local_host_or_domain() {
         assert!(local_host_or_domain_is("www.google.com", "www.google.com"));
         assert!(local_host_or_domain_is("www", "www.google.com"));
-        assert!(!local_host_or_domain_is("maps.google.com", "www.google.com"));
+        assert!(!local_host_or_domain_is(
+            "maps.google.com",
+            "www.google.com"
+        ));
         assert!(!local_host_or_domain_is("ww", "www.google.com"));
     }
 
@@ -753,7 +784,11 @@ mod tests {
         let long = "a".repeat(60_000);
         let pat = "*a".repeat(30_000) + "b";
         let start = Instant::now();
-        assert!(!sh_exp_match(&long, &pat, Instant::now() + Duration::from_millis(50)));
+        assert!(!sh_exp_match(
+            &long,
+            &pat,
+            Instant::now() + Duration::from_millis(50)
+        ));
         assert!(start.elapsed() < Duration::from_secs(2));
     }
 
@@ -762,19 +797,29 @@ mod tests {
         let f = |s: &str| sort_ip_address_list(s);
         assert_eq!(f("::2;::3;::1").as_deref(), Some("::1;::2;::3"));
         assert_eq!(
-            f("157.59.139.22;2001:4898:28:3:201:2ff:feea:fc14;fe80::5efe:157:9d3b:8b16")
-                .as_deref(),
+            f("157.59.139.22;2001:4898:28:3:201:2ff:feea:fc14;fe80::5efe:157:9d3b:8b16").as_deref(),
             Some("2001:4898:28:3:201:2ff:feea:fc14;fe80::5efe:157:9d3b:8b16;157.59.139.22")
         );
         assert_eq!(f("127.0.0.1").as_deref(), Some("127.0.0.1"));
-        assert_eq!(f("192.168.1.1;0:0::1").as_deref(), Some("0:0::1;192.168.1.1"));
+        assert_eq!(
+            f("192.168.1.1;0:0::1").as_deref(),
+            Some("0:0::1;192.168.1.1")
+        );
         assert_eq!(f("0::1;::1;0:0::1").as_deref(), Some("0::1;::1;0:0::1"));
         assert_eq!(f(";127.0.0.1;").as_deref(), Some("127.0.0.1"));
         assert_eq!(
             f("127.0.0.1;\t127.0.0.2;\t 127.0.0.0").as_deref(),
             Some("127.0.0.0;127.0.0.1;127.0.0.2")
         );
-        for bad in ["", " ", ";", ";;", " ;  ; ", "256.0.0.1", "192.168.1.1;0:0:0:1;127.0.0.1"] {
+        for bad in [
+            "",
+            " ",
+            ";",
+            ";;",
+            " ;  ; ",
+            "256.0.0.1",
+            "192.168.1.1;0:0:0:1;127.0.0.1",
+        ] {
             assert_eq!(f(bad), None, "{bad:?}");
         }
     }
@@ -847,10 +892,38 @@ mod tests {
         assert!(d(&[n(3.0), s("MAR"), n(4.0), s("SEP")]));
         assert!(!d(&[n(4.0), s("MAR"), n(4.0), s("SEP")]));
         assert!(d(&[s("FEB"), n(2009.0), s("MAR"), n(2009.0)]));
-        assert!(d(&[n(1.0), s("JAN"), n(2009.0), n(3.0), s("MAR"), n(2009.0)]));
-        assert!(d(&[n(3.0), s("MAR"), n(2009.0), n(4.0), s("SEP"), n(2009.0)]));
-        assert!(d(&[n(3.0), s("JAN"), n(2009.0), n(4.0), s("FEB"), n(2010.0)]));
-        assert!(!d(&[n(4.0), s("MAR"), n(2009.0), n(4.0), s("SEP"), n(2009.0)]));
+        assert!(d(&[
+            n(1.0),
+            s("JAN"),
+            n(2009.0),
+            n(3.0),
+            s("MAR"),
+            n(2009.0)
+        ]));
+        assert!(d(&[
+            n(3.0),
+            s("MAR"),
+            n(2009.0),
+            n(4.0),
+            s("SEP"),
+            n(2009.0)
+        ]));
+        assert!(d(&[
+            n(3.0),
+            s("JAN"),
+            n(2009.0),
+            n(4.0),
+            s("FEB"),
+            n(2010.0)
+        ]));
+        assert!(!d(&[
+            n(4.0),
+            s("MAR"),
+            n(2009.0),
+            n(4.0),
+            s("SEP"),
+            n(2009.0)
+        ]));
         assert!(d(&[n(2009.0)]));
         assert!(d(&[n(2008.0), n(2010.0)]));
         assert!(!d(&[]));

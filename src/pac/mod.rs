@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-pub use limits::PacLimits;
 pub use crate::formats::pac_script::{entry_points_defined, EntryPoint};
+pub use limits::PacLimits;
 pub use result::{parse_result, Fallback, PacRoute, PacRouteKind};
 
 /// The request the script is asked about: `FindProxyForURL(url, host)`.
@@ -82,6 +82,78 @@ impl PacFacts {
     pub fn add_unresolvable(&mut self, name: &str) {
         self.unresolvable.insert(normalize_name(name));
     }
+}
+
+/// Parses `--resolve NAME=IP[,IP...]`.
+pub fn parse_resolve_fact(s: &str) -> Result<(String, Vec<IpAddr>), String> {
+    let (name, ips) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected NAME=IP[,IP...]"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("`{s}`: empty name"));
+    }
+    let ips = ips
+        .split(',')
+        .map(|ip| {
+            functions::ip_literal(ip.trim())
+                .ok_or_else(|| format!("`{s}`: `{}` is not an IP address", ip.trim()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name.to_string(), ips))
+}
+
+/// Parses an RFC 3339 date-time (`2026-03-03T09:30:00Z`, `...+01:00`, fractions ignored)
+/// to seconds since 1970 UTC.
+pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
+    let bad = || format!("`{s}`: expected an RFC 3339 date-time such as 2026-03-03T09:30:00Z");
+    let b = s.trim().as_bytes();
+    let num = |from: usize, len: usize| -> Result<i64, String> {
+        let part = b.get(from..from + len).ok_or_else(bad)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        std::str::from_utf8(part)
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(bad)
+    };
+    let sep = |at: usize, set: &[u8]| b.get(at).is_some_and(|c| set.contains(c));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return Err(bad());
+    }
+    let (y, mo, d, h, mi, sec) = (
+        num(0, 4)?,
+        num(5, 2)?,
+        num(8, 2)?,
+        num(11, 2)?,
+        num(14, 2)?,
+        num(17, 2)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return Err(bad());
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    let offset = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(c @ (b'+' | b'-')) if i + 6 == b.len() && sep(i + 3, b":") => {
+            let o = num(i + 1, 2)? * 3600 + num(i + 4, 2)? * 60;
+            if *c == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let days = functions::days_from_civil(y, mo, d);
+    Ok(days * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset)
 }
 
 /// DNS names compare case-insensitively and ignore a trailing dot.
@@ -206,6 +278,39 @@ mod unit {
             PacRequest::for_url("https://WS1SensorAPI.atp.azure.com/").host,
             "ws1sensorapi.atp.azure.com"
         );
+    }
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(parse_rfc3339("2009-03-03T03:34:01Z"), Ok(1_236_051_241));
+        assert_eq!(
+            parse_rfc3339("2009-03-03T04:34:01.250+01:00"),
+            Ok(1_236_051_241)
+        );
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00-00:30"), Ok(1800));
+        for bad in [
+            "2009-03-03",
+            "2009-13-03T00:00:00Z",
+            "2009-03-03T00:00:00",
+            "x",
+            "2009-03-03T00:00:00+1",
+        ] {
+            assert!(parse_rfc3339(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resolve_facts() {
+        assert_eq!(
+            parse_resolve_fact("proxy.corp=10.0.0.1, fd00::1"),
+            Ok((
+                "proxy.corp".into(),
+                vec!["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()]
+            ))
+        );
+        assert!(parse_resolve_fact("proxy.corp").is_err());
+        assert!(parse_resolve_fact("=10.0.0.1").is_err());
+        assert!(parse_resolve_fact("p=10.0.0.256").is_err());
     }
 
     #[test]

@@ -72,9 +72,15 @@ impl PacRoute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PacEntry {
     Direct,
-    Proxy { host: String, port: u16 },
+    Proxy {
+        host: String,
+        port: u16,
+    },
     /// An entry the sensor cannot use, as written, with why.
-    Unusable { text: String, why: String },
+    Unusable {
+        text: String,
+        why: String,
+    },
 }
 
 impl PacEntry {

@@ -8,7 +8,12 @@ use super::*;
 const PING: &str = "https://contososensorapi.atp.azure.com/tri/sensor/api/ping";
 
 fn eval_with(script: &str, url: &str, facts: &PacFacts) -> PacEvaluation {
-    evaluate(script, &PacRequest::for_url(url), facts, &PacLimits::default())
+    evaluate(
+        script,
+        &PacRequest::for_url(url),
+        facts,
+        &PacLimits::default(),
+    )
 }
 
 fn eval(script: &str) -> PacEvaluation {
@@ -126,7 +131,13 @@ fn missing_entry_point_and_bad_returns() {
         kind(&eval("var FindProxyForURL = 'DIRECT';")),
         Some(PacErrorKind::NoEntryPoint)
     );
-    for body in ["return 42;", "return null;", "", "return {};", "return ['DIRECT'];"] {
+    for body in [
+        "return 42;",
+        "return null;",
+        "",
+        "return {};",
+        "return ['DIRECT'];",
+    ] {
         let e = eval(&format!("function FindProxyForURL(u, h) {{ {body} }}"));
         assert_eq!(kind(&e), Some(PacErrorKind::BadReturn), "{body}");
         assert_eq!(e.route.kind, PacRouteKind::PacFailed);
@@ -179,7 +190,11 @@ fn limit_time_short_budget_is_honoured() {
         &limits,
     );
     assert_eq!(kind(&e), Some(PacErrorKind::LimitTime));
-    assert!(t.elapsed() < Duration::from_millis(800), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -192,13 +207,17 @@ fn limit_memory_allocation_bombs() {
     assert_eq!(kind(&e), Some(PacErrorKind::LimitMemory), "{:?}", e.error);
     let e = hostile("function FindProxyForURL(u, h) { return 'x'.repeat(1 << 30); }");
     assert_eq!(kind(&e), Some(PacErrorKind::LimitMemory), "{:?}", e.error);
-    let e = hostile("var b = new ArrayBuffer(1 << 30);\nfunction FindProxyForURL(u, h) { return 'DIRECT'; }");
+    let e = hostile(
+        "var b = new ArrayBuffer(1 << 30);\nfunction FindProxyForURL(u, h) { return 'DIRECT'; }",
+    );
     assert_eq!(kind(&e), Some(PacErrorKind::LimitMemory), "{:?}", e.error);
 }
 
 #[test]
 fn limit_stack_deep_recursion() {
-    let e = hostile("function r(n) { return r(n + 1) + 1; }\nfunction FindProxyForURL(u, h) { return r(0); }");
+    let e = hostile(
+        "function r(n) { return r(n + 1) + 1; }\nfunction FindProxyForURL(u, h) { return r(0); }",
+    );
     assert_eq!(kind(&e), Some(PacErrorKind::LimitStack));
     assert_eq!(line(&e), Some(1));
     // The RangeError is catchable: a script that recovers still answers.
@@ -265,13 +284,19 @@ fn facts_answer_and_defaults_are_recorded() {
     assert!(e.depends_on.is_empty());
     facts.add_resolve("INTRANET.corp", ["10.9.9.9".parse().unwrap()]);
     facts.unresolvable.clear();
-    assert_eq!(eval_with(s, PING, &facts).result.as_deref(), Some("PROXY in:80"));
+    assert_eq!(
+        eval_with(s, PING, &facts).result.as_deref(),
+        Some("PROXY in:80")
+    );
 }
 
 #[test]
 fn dns_helpers_from_script() {
     let mut facts = PacFacts::default();
-    facts.add_resolve("proxy.corp", ["fd00::1".parse().unwrap(), "10.0.0.1".parse().unwrap()]);
+    facts.add_resolve(
+        "proxy.corp",
+        ["fd00::1".parse().unwrap(), "10.0.0.1".parse().unwrap()],
+    );
     let s = "function FindProxyForURL(u, h) { return [dnsResolve('proxy.corp'), dnsResolveEx('proxy.corp'), \
              dnsResolve('nowhere.corp'), dnsResolveEx('nowhere.corp'), isResolvableEx('proxy.corp'), \
              dnsResolve('10.2.3.4'), myIpAddressEx(), getClientVersion(), typeof alert('hi')].join('|'); }";
@@ -283,7 +308,10 @@ fn dns_helpers_from_script() {
     assert_eq!(e.alerts, vec!["hi".to_string()]);
     assert_eq!(
         e.depends_on,
-        vec![Dependency::DnsResolve("nowhere.corp".into()), Dependency::MyIpAddress]
+        vec![
+            Dependency::DnsResolve("nowhere.corp".into()),
+            Dependency::MyIpAddress
+        ]
     );
 }
 
