@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::detect::{self, Kind};
 use crate::diag::Diagnostic;
 use crate::formats::{
-    netsh, probe_capture, reg_compare, reg_export, reg_query, sensor_config, sensor_log,
+    netsh, pac_script, probe_capture, reg_compare, reg_export, reg_query, sensor_config, sensor_log,
 };
 use crate::text::{self, LegacyHint, TextEncoding, TextReader};
 
@@ -28,6 +28,8 @@ pub enum Content {
     SensorLog(sensor_log::SensorLog),
     SensorConfig(sensor_config::SensorConfig),
     ProbeCapture(probe_capture::ProbeCapture),
+    /// A PAC script: entry points and size (never run by `parse`).
+    PacScript(pac_script::PacScriptCapture),
     /// A binary hive or an unknown file: nothing but the shared fields.
     None {},
 }
@@ -203,6 +205,11 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
                     &mut diagnostics,
                     Content::SensorConfig,
                 ),
+                Kind::PacScript => wrap(
+                    pac_script::parse(t, name),
+                    &mut diagnostics,
+                    Content::PacScript,
+                ),
                 _ => wrap(
                     probe_capture::parse(t, name),
                     &mut diagnostics,
@@ -279,7 +286,7 @@ fn unknown_content(prefix: &[u8]) -> Diagnostic {
         1,
         "unknown-content",
         format!(
-            "{what} not recognised as a .reg export, console capture, sensor log or configuration (starts with {}); ignored",
+            "{what} not recognised as a .reg export, console capture, sensor log, configuration or PAC script (starts with {}); ignored",
             head.join(" ")
         ),
     )

@@ -162,6 +162,8 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
             probes(file, &n.probe_observations, &mut out);
         }
         Content::ProbeCapture(p) => probes(file, &p.observations, &mut out),
+        // Bound to accounts and evaluated by the PAC integration (crate::pac), not here.
+        Content::PacScript(_) => {}
         Content::None {} => {}
     }
     out
