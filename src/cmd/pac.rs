@@ -126,21 +126,6 @@ fn read_capped(name: &str, args: &PacArgs, cap: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// One sentence per assumption the answer rests on.
-pub fn dependency_sentence(d: &Dependency) -> String {
-    match d {
-        Dependency::MyIpAddress => {
-            "the answer assumes myIpAddress() = 127.0.0.1 (no --my-ip given)".into()
-        }
-        Dependency::DnsResolve(n) => {
-            format!("the answer assumes `{n}` does not resolve (no --resolve {n}=IP given)")
-        }
-        Dependency::Clock => {
-            "the answer depends on the clock: evaluated at this run's time (no --now given)".into()
-        }
-    }
-}
-
 fn table(out: &PacOutput<'_>) -> String {
     let e = out.evaluation;
     let mut rows: Vec<(&str, String)> = vec![
@@ -184,7 +169,7 @@ fn table(out: &PacOutput<'_>) -> String {
         ));
     }
     if !e.depends_on.is_empty() {
-        let lines: Vec<String> = e.depends_on.iter().map(dependency_sentence).collect();
+        let lines: Vec<String> = e.depends_on.iter().map(Dependency::sentence).collect();
         rows.push(("Depends on", lines.join("\n")));
     }
     if !e.alerts.is_empty() {

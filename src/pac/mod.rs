@@ -214,6 +214,24 @@ impl Dependency {
     }
 }
 
+impl Dependency {
+    /// One sentence for reports: what the answer assumed, and which flag would supply it.
+    pub fn sentence(&self) -> String {
+        match self {
+            Dependency::MyIpAddress => {
+                "the answer assumes myIpAddress() = 127.0.0.1 (no --my-ip given)".into()
+            }
+            Dependency::DnsResolve(n) => {
+                format!("the answer assumes `{n}` does not resolve (no --resolve {n}=IP given)")
+            }
+            Dependency::Clock => {
+                "the answer depends on the clock: evaluated at this run's time (no --now given)"
+                    .into()
+            }
+        }
+    }
+}
+
 impl Serialize for Dependency {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.as_string())
@@ -262,6 +280,51 @@ pub fn evaluate(
     limits: &PacLimits,
 ) -> PacEvaluation {
     engine::evaluate(script, req, facts, limits)
+}
+
+/// The sensor's two URLs for one endpoint host, evaluated with the same facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointEvaluation {
+    /// `https://<host>/tri/sensor/api/ping`: what the sensor requests.
+    pub ping: PacEvaluation,
+    /// `https://<host>/`: what a path-stripping client (Chromium) would ask.
+    pub root: PacEvaluation,
+    /// The two routes differ (the script looks at the URL's path): say so in the report.
+    pub routes_differ: bool,
+}
+
+/// The ping URL of a sensor endpoint host.
+pub fn ping_url(endpoint_host: &str) -> String {
+    format!("https://{endpoint_host}/tri/sensor/api/ping")
+}
+
+/// Evaluates `script` for the endpoint's ping URL and bare URL (`https://<host>/`).
+pub fn evaluate_endpoint(
+    script: &str,
+    endpoint_host: &str,
+    facts: &PacFacts,
+    limits: &PacLimits,
+) -> EndpointEvaluation {
+    let ping = evaluate(
+        script,
+        &PacRequest::for_url(&ping_url(endpoint_host)),
+        facts,
+        limits,
+    );
+    let root = evaluate(
+        script,
+        &PacRequest::for_url(&format!("https://{endpoint_host}/")),
+        facts,
+        limits,
+    );
+    let same =
+        |a: &PacRoute, b: &PacRoute| a.kind == b.kind && a.host == b.host && a.port == b.port;
+    let routes_differ = !same(&ping.route, &root.route);
+    EndpointEvaluation {
+        ping,
+        root,
+        routes_differ,
+    }
 }
 
 #[cfg(test)]

@@ -353,9 +353,96 @@ fn serialises_to_the_contract_shape() {
 }
 
 #[test]
+fn endpoint_evaluation_flags_path_dependent_scripts() {
+    let s = "function FindProxyForURL(url, host) { return shExpMatch(url, '*/tri/sensor/*') ? 'PROXY s:3128' : 'PROXY p:8080'; }";
+    let e = evaluate_endpoint(
+        s,
+        "contososensorapi.atp.azure.com",
+        &PacFacts::default(),
+        &PacLimits::default(),
+    );
+    assert_eq!(e.ping.route.host.as_deref(), Some("s"));
+    assert_eq!(e.root.route.host.as_deref(), Some("p"));
+    assert!(e.routes_differ);
+    let s = "function FindProxyForURL(url, host) { return dnsDomainIs(host, '.atp.azure.com') ? 'DIRECT' : 'PROXY p:8080'; }";
+    let e = evaluate_endpoint(
+        s,
+        "contososensorapi.atp.azure.com",
+        &PacFacts::default(),
+        &PacLimits::default(),
+    );
+    assert_eq!(e.ping.route.kind, PacRouteKind::Direct);
+    assert!(!e.routes_differ);
+}
+
+#[test]
 fn evaluations_are_independent() {
     // A fresh runtime per evaluation: globals set by one call are gone in the next.
     let s = "function FindProxyForURL(u, h) { if (typeof seen != 'undefined') return 'PROXY dirty:1'; seen = 1; return 'DIRECT'; }";
     assert_eq!(eval(s).result.as_deref(), Some("DIRECT"));
     assert_eq!(eval(s).result.as_deref(), Some("DIRECT"));
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn quick() -> PacLimits {
+        PacLimits {
+            time: Duration::from_millis(150),
+            ..PacLimits::default()
+        }
+    }
+
+    /// Fragments that make random scripts reach the engine's interesting paths.
+    const TOKENS: [&str; 24] = [
+        "function FindProxyForURL(url, host) {",
+        "function FindProxyForURLEx(url, host) {",
+        "}",
+        "return ",
+        "\"PROXY p:8080; DIRECT\"",
+        "while (true) {",
+        "for (;;) {",
+        "try {",
+        "} catch (e) {",
+        "shExpMatch(url, '*.x*')",
+        "dnsResolve(host)",
+        "isInNet(myIpAddress(), '10.0.0.0', '255.0.0.0')",
+        "dateRange(1, 'JAN', 'DEC')",
+        "timeRange(0, 23)",
+        "sortIpAddressList('::1;1.2.3.4')",
+        "'x'.repeat(1 << 20)",
+        "new Array(1e6).fill(0)",
+        "/(a+)+$/.test('aaaaaaaaaaaaaaaaaaaaaaaa!')",
+        "(function f() { return f(); })()",
+        "throw null;",
+        "if (",
+        ")",
+        ";",
+        "\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_or_hang(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let script = String::from_utf8_lossy(&bytes);
+            let t = Instant::now();
+            let e = evaluate(&script, &PacRequest::for_url(PING), &PacFacts::default(), &quick());
+            prop_assert!(t.elapsed() < Duration::from_secs(2));
+            prop_assert_eq!(e.result.is_some(), e.error.is_none());
+        }
+
+        #[test]
+        fn token_soup_never_panics_or_hangs(idx in proptest::collection::vec(0usize..TOKENS.len(), 0..40)) {
+            let script: String = idx.iter().filter_map(|i| TOKENS.get(*i)).copied().collect();
+            let t = Instant::now();
+            let e = evaluate(&script, &PacRequest::for_url(PING), &PacFacts::default(), &quick());
+            prop_assert!(t.elapsed() < Duration::from_secs(2), "{:?} for {}", t.elapsed(), script);
+            if e.error.is_some() {
+                prop_assert_eq!(e.route.kind, PacRouteKind::PacFailed);
+            }
+        }
+    }
 }
