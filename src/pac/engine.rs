@@ -54,7 +54,10 @@ pub(super) fn evaluate(
             noticed: None,
         }
     } else {
-        let deadline = start + limits.time;
+        // A budget too large to add is as good as an hour.
+        let deadline = start
+            .checked_add(limits.time)
+            .unwrap_or(start + Duration::from_secs(3600));
         std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
                 .name("pac-eval".into())

@@ -458,7 +458,12 @@ pub fn time_range(args: &[DateArg], now: &Civil) -> bool {
         return false;
     };
     let t = i64::from(now.hour * 3600 + now.minute * 60 + now.second);
-    let s = |h: i64, m: i64, sec: i64| h * 3600 + m * 60 + sec;
+    // Script-supplied numbers can be huge: saturate rather than overflow.
+    let s = |h: i64, m: i64, sec: i64| {
+        h.saturating_mul(3600)
+            .saturating_add(m.saturating_mul(60))
+            .saturating_add(sec)
+    };
     let (start, end) = match n.as_slice() {
         [h] => return i64::from(now.hour) == *h,
         [h1, h2] => (s(*h1, 0, 0), s(*h2, 59, 59)),
@@ -969,6 +974,9 @@ mod tests {
         assert!(!r(&[1.0, 0.0, 0.0, 3.0, 0.0, 0.0]));
         assert!(!r(&[11.0, 0.0, 0.0, 16.0, 0.0, 0.0]));
         assert!(time_range(&[s("3"), s("GMT")], &at14));
+        // Absurd numbers answer, never overflow.
+        assert!(!time_range(&[n(1e300), n(-1e300), n(9e18), n(1.0)], &at14));
+        assert!(!date_range(&[n(1e300), n(-1e300)], &at14));
     }
 
     #[test]
