@@ -9,7 +9,7 @@ use crate::detect::{self, Kind};
 use crate::diag::{Diagnostic, Severity};
 use crate::formats::reg_hive::{self, HiveLimits, LogInput};
 use crate::formats::{
-    collector_manifest, console_session, mde_analyzer, mdi_tools, netsh, probe_capture,
+    collector_manifest, console_session, mde_analyzer, mdi_tools, netsh, pac_script, probe_capture,
     reg_compare, reg_export, reg_query, sensor_config, sensor_log,
 };
 use crate::text::{self, LegacyHint, TextEncoding, TextReader};
@@ -40,6 +40,8 @@ pub enum Content {
     CollectorManifest {
         manifest: collector_manifest::CollectorManifest,
     },
+    /// A PAC script: entry points and size (never run by `parse`).
+    PacScript(pac_script::PacScriptCapture),
     /// A hive's transaction log or an unknown file: nothing but the shared fields.
     None {},
 }
@@ -307,6 +309,7 @@ fn parse_text(kind: Kind, t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>
             }
         },
         Kind::ConsoleSession => console(t, name, diagnostics),
+        Kind::PacScript => wrap(pac_script::parse(t, name), diagnostics, Content::PacScript),
         Kind::CollectorManifest => wrap(
             collector_manifest::parse(t, name),
             diagnostics,
@@ -353,7 +356,11 @@ fn console(t: &str, name: &str, diagnostics: &mut Vec<Diagnostic>) -> Content {
         let kind = console_session::section_kind(t, span);
         let text = console_session::section_text(t, span);
         let content = match kind {
-            Kind::Unknown | Kind::RegHive | Kind::RegHiveLog | Kind::ConsoleSession | Kind::RegExport => {
+            Kind::Unknown
+            | Kind::RegHive
+            | Kind::RegHiveLog
+            | Kind::ConsoleSession
+            | Kind::RegExport => {
                 if span.command.is_some() || span.last_line > span.first_line {
                     diagnostics.push(Diagnostic::info(
                         span.first_line,
@@ -631,7 +638,7 @@ fn unknown_content(prefix: &[u8]) -> Diagnostic {
         1,
         "not-understood",
         format!(
-            "{what} not recognised as a .reg export, console capture, sensor log, configuration or MDI/MDE tool output (starts with {}); ignored",
+            "{what} not recognised as a .reg export, console capture, sensor log, configuration or MDI/MDE tool output or PAC script (starts with {}); ignored",
             head.join(" ")
         ),
     )

@@ -43,6 +43,8 @@ pub enum Command {
     /// Write collect-mdi-proxy.cmd (and README.txt): the script the customer runs, elevated, on
     /// the domain controller to collect every piece of proxy evidence into one folder.
     CollectScript(CollectScriptArgs),
+    /// Evaluate a PAC script (proxy.pac, wpad.dat) for one URL, offline, as the sensor would.
+    Pac(PacArgs),
 }
 
 /// The verdicts `analyze --only` keeps.
@@ -425,4 +427,39 @@ pub struct CollectScriptArgs {
     /// Overwrite existing files in DIR.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PacArgs {
+    /// The PAC script (`proxy.pac`, `wpad.dat`; `-` reads stdin).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The URL to evaluate, passed to the script exactly as given (full URL, path included).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The host argument (default: the URL's host, lower-cased as .NET gives it).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// The machine's address; the first IPv4 answers myIpAddress(), all answer myIpAddressEx()
+    /// (default 127.0.0.1, and the report says so).
+    #[arg(long = "my-ip", value_name = "IP")]
+    pub my_ip: Vec<std::net::IpAddr>,
+    /// Name resolution for the script (never real DNS); names not given are unresolvable.
+    #[arg(long, value_name = "NAME=IP[,IP...]", value_parser = crate::pac::parse_resolve_fact)]
+    pub resolve: Vec<(String, Vec<std::net::IpAddr>)>,
+    /// A name known not to resolve (then not reported as an assumption).
+    #[arg(long, value_name = "NAME")]
+    pub unresolvable: Vec<String>,
+    /// The clock for weekdayRange/dateRange/timeRange (local time = UTC; default: now).
+    #[arg(long, value_name = "RFC3339", value_parser = crate::pac::parse_rfc3339)]
+    pub now: Option<i64>,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Time budget per evaluation, script load included, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub pac_timeout_ms: u64,
+    /// Largest script evaluated, in KiB (Windows rejects PAC files over 1 MB).
+    #[arg(long, value_name = "KIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub max_pac_kib: u64,
 }

@@ -35,6 +35,8 @@ pub enum Kind {
     RegHive,
     /// A transaction log of a hive (`NAME.LOG1`/`.LOG2`: `regf`, file type 1, 2 or 6).
     RegHiveLog,
+    /// A proxy auto-config script (`proxy.pac`, `wpad.dat`).
+    PacScript,
     Unknown,
 }
 
@@ -57,6 +59,7 @@ impl Kind {
             Kind::CollectorManifest => "collector-manifest",
             Kind::RegHive => "reg-hive",
             Kind::RegHiveLog => "reg-hive-log",
+            Kind::PacScript => "pac-script",
             Kind::Unknown => "unknown",
         }
     }
@@ -237,6 +240,14 @@ pub fn detect_text(sample: &str) -> Kind {
     if api_test_command && lone_boolean {
         return Kind::MdiApiTest;
     }
+    let best_other = score_compare
+        .max(score_query)
+        .max(score_export)
+        .max(score_netsh)
+        .max(score_log);
+    if looks_like_pac(trimmed_start, first_meaningful.unwrap_or(""), best_other) {
+        return Kind::PacScript;
+    }
     let best = [
         (score_compare, Kind::RegCompare),
         (score_query, Kind::RegQuery),
@@ -365,6 +376,59 @@ fn looks_like_config_report_json(sample: &str) -> bool {
         && sample.contains("\"Mode\"")
         && sample.contains("\"Status\"")
 }
+
+/// A PAC script: it declares `FindProxyForURL`/`FindProxyForURLEx` and nothing marks it as
+/// another kind, or (a large script whose function comes after the sample) it starts like
+/// JavaScript and uses PAC helpers or result strings.
+fn looks_like_pac(sample: &str, first_line: &str, best_other_score: u32) -> bool {
+    let js_start = [
+        "function",
+        "//",
+        "/*",
+        "var ",
+        "let ",
+        "const ",
+        "'use strict'",
+        "\"use strict\"",
+    ]
+    .iter()
+    .any(|p| first_line.starts_with(p))
+        || first_line.starts_with("FindProxyForURL");
+    let declares = PAC_DECLARATION.find(sample.as_bytes()).is_some() || assigns_entry_point(sample);
+    if declares && (js_start || best_other_score < 4) {
+        return true;
+    }
+    js_start
+        && (PAC_RESULTS.iter().any(|h| sample.contains(h))
+            || PAC_HELPERS.iter().filter(|h| sample.contains(*h)).count() >= 2)
+}
+
+/// `function FindProxyForURL` (the Ex name shares the prefix).
+static PAC_DECLARATION: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"function FindProxyForURL"));
+/// `FindProxyForURL = function` / `FindProxyForURLEx=function`.
+fn assigns_entry_point(sample: &str) -> bool {
+    sample.match_indices("FindProxyForURL").any(|(i, m)| {
+        let rest = sample.get(i + m.len()..).unwrap_or("");
+        let rest = rest.strip_prefix("Ex").unwrap_or(rest).trim_start();
+        rest.strip_prefix('=')
+            .is_some_and(|r| r.trim_start().starts_with("function"))
+    })
+}
+
+/// PAC helper calls; two of them in a JavaScript file make a PAC script.
+const PAC_HELPERS: [&str; 6] = [
+    "shExpMatch(",
+    "dnsDomainIs(",
+    "isInNet(",
+    "isPlainHostName(",
+    "myIpAddress(",
+    "dnsResolve(",
+];
+/// The start of a PAC result string literal; one in a JavaScript file makes a PAC script.
+const PAC_RESULTS: [&str; 6] = [
+    "\"PROXY ", "'PROXY ", "\"DIRECT", "'DIRECT", "\"SOCKS", "'SOCKS",
+];
 
 /// SensorConfiguration.json (or `Get-MDISensorProxyConfiguration | ConvertTo-Json`): one of
 /// its characteristic keys, in any casing.
@@ -638,5 +702,33 @@ mod tests {
         assert!(mentions_not_found(
             "error: the system was unable to find the specified registry key or value."
         ));
+    }
+
+    #[test]
+    fn pac_scripts() {
+        let wpad = "\u{feff}function FindProxyForURL(url, host) {\r\n  return \"DIRECT\";\r\n}\r\n";
+        assert_eq!(detect_text(wpad), Kind::PacScript);
+        let commented = "/* corp PAC, 2024-03-06 11:42:39 */\n// owner: netops\nfunction FindProxyForURLEx(url, host) { return \"PROXY p:8080\"; }\n";
+        assert_eq!(detect_text(commented), Kind::PacScript);
+        let assigned = "FindProxyForURL = function(url, host) { return 'DIRECT'; };";
+        assert_eq!(detect_text(assigned), Kind::PacScript);
+        // A big script whose function comes after the sniffed prefix.
+        let big = "var proxy = \"PROXY p:3128; DIRECT\";\nvar domains = {\n  \"example.com\": 1,\n";
+        assert_eq!(detect_text(big), Kind::PacScript);
+        // JavaScript that is not a PAC script.
+        assert_eq!(
+            detect_text("var x = 1;\nfunction f() { return x; }\n"),
+            Kind::Unknown
+        );
+    }
+
+    #[test]
+    fn other_kinds_mentioning_pac_stay_what_they_are() {
+        let reg = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\X]\r\n\"Note\"=\"function FindProxyForURL(url, host)\"\r\n";
+        assert_eq!(detect_text(reg), Kind::RegExport);
+        let log = "2024-03-06 11:42:39.6370 Error WebProxy function FindProxyForURL(url, host) failed\n2024-03-06 11:42:40.6370 Error WebProxy retry\n";
+        assert_eq!(detect_text(log), Kind::SensorLog);
+        let q = "\r\nHKEY_CURRENT_USER\\Software\\X\r\n    AutoConfigURL    REG_SZ    http://wpad/wpad.dat\r\n";
+        assert_eq!(detect_text(q), Kind::RegQuery);
     }
 }

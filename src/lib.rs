@@ -29,6 +29,7 @@ pub mod fix;
 pub mod formats;
 pub mod input;
 pub mod own_files;
+pub mod pac;
 pub mod pipeline;
 pub mod probe;
 pub mod proxy;

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Man => cmd::completions::run_man(&ctx),
         Command::Schema => cmd::schema::run(&ctx),
         Command::CollectScript(args) => cmd::collect::run(&ctx, args),
+        Command::Pac(args) => cmd::pac::run(&ctx, args),
     };
     ExitCode::from(code)
 }

@@ -287,7 +287,9 @@ fn looks_cyrillic_cp866(sample: &[u8]) -> bool {
     let table = &oem_cp::code_table::DECODING_TABLE_CP866;
     let (mut lower, mut cyrillic) = (0usize, 0usize);
     for b in sample.iter().filter(|b| **b >= 0x80) {
-        let c = table[usize::from(*b - 0x80)];
+        let Some(&c) = table.get(usize::from(*b - 0x80)) else {
+            continue;
+        };
         if ('\u{0400}'..='\u{04FF}').contains(&c) {
             cyrillic += 1;
             if c.is_lowercase() {

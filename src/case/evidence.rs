@@ -177,6 +177,8 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
         Content::ProbeCapture(p) => probes(file, &p.observations, &mut out),
         // LEAD: the manifest attributes the other files; wired in by the evidence integration.
         Content::CollectorManifest { .. } => {}
+        // Bound to accounts and evaluated by the PAC integration (crate::pac), not here.
+        Content::PacScript(_) => {}
         Content::None {} => {}
         // New kinds of issue 18 (console sessions, MDI/MDE tool output): not used as evidence yet.
         _ => {}

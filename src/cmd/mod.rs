@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use crate::cli::{Cli, ColorChoice, Format};
 
 pub mod analyze;
-pub mod completions;
 pub mod collect;
+pub mod completions;
 pub mod decode;
 pub mod fix;
+pub mod pac;
 pub mod parse;
 pub mod probe;
 pub mod schema;

@@ -1,11 +1,12 @@
 //! One parser per kind of upload. Parsers return values plus diagnostics; they never print.
 
+pub mod collector_manifest;
 pub mod console_session;
 pub mod mde_analyzer;
 pub mod mdi_tools;
-pub mod collector_manifest;
 pub mod netsh;
 pub mod netsh_messages;
+pub mod pac_script;
 pub mod powershell;
 pub mod probe_capture;
 pub mod reg_compare;

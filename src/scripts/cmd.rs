@@ -189,7 +189,14 @@ pub fn base64(bytes: &[u8]) -> String {
         let b1 = chunk.get(1).copied().unwrap_or(0);
         let b2 = chunk.get(2).copied().unwrap_or(0);
         let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
-        let idx = |shift: u32| char::from(ALPHABET[((n >> shift) & 63) as usize]);
+        let idx = |shift: u32| {
+            char::from(
+                ALPHABET
+                    .get(((n >> shift) & 63) as usize)
+                    .copied()
+                    .unwrap_or(b'A'),
+            )
+        };
         out.push(idx(18));
         out.push(idx(12));
         out.push(if chunk.len() > 1 { idx(6) } else { '=' });
