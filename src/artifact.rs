@@ -638,7 +638,7 @@ fn unknown_content(prefix: &[u8]) -> Diagnostic {
         1,
         "not-understood",
         format!(
-            "{what} not recognised as a .reg export, console capture, sensor log, configuration or MDI/MDE tool output or PAC script (starts with {}); ignored",
+            "{what} not recognised as a .reg export, console capture, sensor log, configuration, MDI/MDE tool output or PAC script (starts with {}); ignored",
             head.join(" ")
         ),
     )

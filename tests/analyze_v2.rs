@@ -338,3 +338,17 @@ fn check_line(root: &str, e: &Value) {
         "{root}: evidence line {line}"
     );
 }
+
+#[test]
+fn a_console_session_is_read_section_by_section_with_the_files_lines() {
+    let c = case("fixtures/console/session-cmd.txt");
+    let p = &c["principals"];
+    assert_eq!(p["local_system"]["state"], "direct");
+    assert_eq!(p["local_system"]["evidence"][0]["line"], 7);
+    assert_eq!(p["local_service"]["state"], "missing");
+    assert_eq!(p["local_service"]["evidence"][0]["line"], 23);
+    assert_eq!(p["winhttp"]["state"], "configured");
+    assert!(has(&c, "proxy-missing", Some("local_service")));
+    // Nothing of the paste is pinned on the current user.
+    assert_eq!(p["current_user"]["state"], "unknown");
+}

@@ -115,7 +115,7 @@ fn each_command_offers_only_its_formats() {
     assert_eq!(format_values("fix"), "table, json");
     assert_eq!(
         format_values("analyze"),
-        "table, json, jsonl, markdown, csv"
+        "table, json, jsonl, markdown, csv, summary"
     );
     // What a command does not support is a usage error (exit 3) naming the valid values.
     let r = run(&[

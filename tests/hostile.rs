@@ -204,7 +204,7 @@ fn random_bytes_truncated_utf16_and_nul_floods_are_diagnosed() {
     for f in ["random.bin", "nul.bin"] {
         let d = &input(&report, f)["diagnostics"];
         assert_eq!(d.as_array().map(Vec::len), Some(1), "{f}: {d}");
-        assert_eq!(d[0]["code"], "unknown-content");
+        assert_eq!(d[0]["code"], "not-understood");
     }
     assert_eq!(input(&report, "odd.reg")["kind"], "reg-export");
     assert_eq!(input(&report, "odd.reg")["encoding"], "utf-16le");

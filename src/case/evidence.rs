@@ -103,8 +103,18 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
             attribution: Attribution::Content,
         });
     }
-    match &artifact.content {
-        Content::RegExport(export) => from_reg_export(file, export, &mut out),
+    // A console session gives one part per section, each read as its own kind and attributed
+    // by its own command; any other upload is one part.
+    for part in artifact.parts() {
+        content_observations(file, part.content, &mut out);
+    }
+    out
+}
+
+/// What one parsed content (a whole upload, or one section of a console session) says.
+fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation>) {
+    match content {
+        Content::RegExport(export) => from_reg_export(file, export, out),
         Content::SensorLog(log) => {
             for e in &log.events {
                 out.push(Observation {
@@ -150,12 +160,12 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
             }
         }
         Content::RegCompare(c) => {
-            from_reg_compare(file, c, &mut out);
-            probes(file, &c.probe_observations, &mut out);
+            from_reg_compare(file, c, out);
+            probes(file, &c.probe_observations, out);
         }
         Content::RegQuery(q) => {
-            from_reg_query(file, q, &mut out);
-            probes(file, &q.probe_observations, &mut out);
+            from_reg_query(file, q, out);
+            probes(file, &q.probe_observations, out);
         }
         Content::Netsh(n) => {
             let v = &n.winhttp;
@@ -172,18 +182,40 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
                     attribution: Attribution::Content,
                 });
             }
-            probes(file, &n.probe_observations, &mut out);
+            probes(file, &n.probe_observations, out);
         }
-        Content::ProbeCapture(p) => probes(file, &p.observations, &mut out),
+        Content::ProbeCapture(p) => probes(file, &p.observations, out),
         // LEAD: the manifest attributes the other files; wired in by the evidence integration.
         Content::CollectorManifest { .. } => {}
         // Bound to accounts and evaluated by the PAC integration (crate::pac), not here.
         Content::PacScript(_) => {}
-        Content::None {} => {}
-        // New kinds of issue 18 (console sessions, MDI/MDE tool output): not used as evidence yet.
-        _ => {}
+        Content::MdiProxyConfig(cfg) => {
+            // Get-MDISensorProxyConfiguration: the sensor-level proxy, highest precedence.
+            if let (Some(true) | None, Some(url)) = (
+                cfg.is_proxy_enabled,
+                cfg.url.as_ref().filter(|u| !u.trim().is_empty()),
+            ) {
+                out.push(Observation {
+                    principal: Some(Principal::Sensor),
+                    user: None,
+                    fact: Fact::SensorProxy {
+                        url: url.clone(),
+                        user: cfg.user_name.clone(),
+                        password_set: cfg.password_set,
+                    },
+                    at: EvidenceRef::new(file, cfg.url_line.or(cfg.line).unwrap_or(0)),
+                    attribution: Attribution::Content,
+                });
+            }
+        }
+        // Weak or not route evidence: listed as inputs (docs/captures.md says why).
+        Content::ConsoleSession(_)
+        | Content::MdiApiTest(_)
+        | Content::MdeAnalyzer(_)
+        | Content::MdiReadiness(_)
+        | Content::MdiConfigReport(_)
+        | Content::None {} => {}
     }
-    out
 }
 
 /// A `<workspace>sensorapi.atp.azure.com`-style host (any cloud: `.atp.azure.us`, GCC).

@@ -21,6 +21,14 @@ use super::analyze::{endpoint_from, limits_from};
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
 pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
+    // A path that does not exist: one line, exit 2, never "nothing to fix".
+    let missing = super::missing_paths(&args.paths);
+    if !missing.is_empty() {
+        for p in missing {
+            ctx.error(&input::missing_message(p));
+        }
+        return EXIT_INPUT;
+    }
     let limits = limits_from(&args.limits);
     // Everything given on the command line is one case.
     let mut merged = CaseInput::default();
