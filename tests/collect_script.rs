@@ -603,9 +603,40 @@ fn analyze_collection(folder: &Path) {
         .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).expect("analyze prints JSON");
     eprintln!("analyze of the Wine collection:\n{doc:#}");
-    assert!(doc.is_object());
-    // LEAD: once evidence integration reads the manifest, assert here that the case has
-    // `proxy-missing` for `local_service` with `attribution: "manifest"` (evidence
-    // hku-s-1-5-19-internet-settings.reg), `proxy-matches` for `local_system`, and no
-    // `capture-unattributed` finding.
+    let case = &doc["cases"][0];
+    let findings = case["findings"].as_array().expect("findings");
+    let missing = findings
+        .iter()
+        .find(|f| f["id"] == "proxy-missing" && f["principal"] == "local_service")
+        .unwrap_or_else(|| panic!("no proxy-missing for LOCAL SERVICE: {case:#}"));
+    let ev = missing["evidence"]
+        .as_array()
+        .and_then(|a| {
+            a.iter().find(|e| {
+                e["file"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("hku-s-1-5-19-internet-settings.reg")
+            })
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("S-1-5-19 export not cited: {missing:#}"));
+    // The export's own key paths tell the account (content comes before the manifest).
+    assert!(
+        matches!(ev["attribution"].as_str(), Some("content" | "manifest")),
+        "{ev}"
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f["id"] == "proxy-matches" && f["principal"] == "local_system"));
+    assert!(
+        !findings.iter().any(|f| f["id"] == "capture-unattributed"),
+        "{case:#}"
+    );
+    // Every file the script wrote is attributed by the manifest or its content, never by name.
+    for (_, p) in case["principals"].as_object().expect("principals") {
+        for e in p["evidence"].as_array().expect("evidence") {
+            assert_ne!(e["attribution"], "file-name", "{e}");
+        }
+    }
 }

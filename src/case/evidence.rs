@@ -59,6 +59,8 @@ pub enum Fact {
     },
     /// The sensor endpoint host named by the sensor configuration.
     SensorEndpoint { host: String },
+    /// The sensor endpoint host the collector script probed (its manifest).
+    CollectorEndpoint { host: String },
     /// A captured answer of the reachability test (Invoke-WebRequest, curl, browser text).
     ProbeCaptured { status: Option<u16>, text: String },
     /// A sensor log event; `host` is the `…sensorapi…` host it names, if any.
@@ -430,7 +432,8 @@ fn attribute(
 ) {
     let (principal, fact, attribution) = match principal {
         Some((p, how)) => (Some(p), fact, how),
-        None => (None, Fact::Unattributed, Attribution::Content),
+        // Kept with its fact: a collector manifest may still tell the account.
+        None => (None, fact, Attribution::Content),
     };
     out.push(Observation {
         principal,

@@ -47,7 +47,59 @@ pub fn assemble(input: &CaseInput, options: &AnalyzeOptions) -> Assembled {
     for upload in &input.uploads {
         assemble_upload(upload, &input.name, options, &mut assembled);
     }
+    apply_manifest(&mut assembled);
     assembled
+}
+
+/// The collector's manifest names the account of every file the script wrote: captures whose
+/// content does not say (or says only through their file name) are attributed by it, and its
+/// endpoint is the one the script probed. Content attribution always stays first.
+fn apply_manifest(assembled: &mut Assembled) {
+    use crate::formats::collector_manifest::{ManifestPrincipal, Role};
+    use evidence::Fact;
+    use principals::{Attribution, Principal};
+    let Some((dir, manifest)) = &assembled.manifest else {
+        return;
+    };
+    if let Some(host) = &manifest.endpoint {
+        assembled.observations.push(evidence::Observation {
+            principal: None,
+            user: None,
+            fact: Fact::CollectorEndpoint { host: host.clone() },
+            at: model::EvidenceRef::new(format!("{dir}manifest.json"), 0),
+            attribution: Attribution::Manifest,
+        });
+    }
+    for o in &mut assembled.observations {
+        if o.principal.is_some() && o.attribution != Attribution::FileName {
+            continue;
+        }
+        let Some(rel) = o.at.file.strip_prefix(dir.as_str()) else {
+            continue;
+        };
+        let Some((item, role)) = manifest.lookup(rel) else {
+            continue;
+        };
+        let principal = match item.principal {
+            Some(ManifestPrincipal::CurrentUser) => Principal::CurrentUser,
+            Some(ManifestPrincipal::LocalSystem) => Principal::LocalSystem,
+            Some(ManifestPrincipal::LocalService) => Principal::LocalService,
+            Some(ManifestPrincipal::NetworkService) => Principal::NetworkService,
+            Some(ManifestPrincipal::Machine) => Principal::Machine,
+            Some(ManifestPrincipal::Winhttp) => Principal::Winhttp,
+            Some(ManifestPrincipal::Sensor) => Principal::Sensor,
+            None => continue,
+        };
+        // An error file says why a step failed: only a not-found error is evidence (absence).
+        if role == Role::Stderr && !matches!(o.fact, Fact::Missing { .. }) {
+            continue;
+        }
+        if matches!(o.fact, Fact::Unattributed) {
+            continue;
+        }
+        o.principal = Some(principal);
+        o.attribution = Attribution::Manifest;
+    }
 }
 
 fn input_error(file: &str, case: &str, error: String) -> InputRecord {
@@ -147,6 +199,15 @@ fn assemble_upload(
                 diagnostics,
                 diagnostics_omitted: omitted,
             });
+            if let artifact::Content::CollectorManifest { manifest } = &a.content {
+                let dir = a
+                    .file
+                    .rfind(['/', '\\', '!'])
+                    .and_then(|i| a.file.get(..=i))
+                    .unwrap_or("")
+                    .to_string();
+                assembled.manifest = Some((dir, manifest.clone()));
+            }
             if ignored.is_none() {
                 assembled.observations.extend(evidence::observations(&a));
             }

@@ -22,6 +22,11 @@ pub struct Assembled {
     pub name: String,
     pub inputs: Vec<InputRecord>,
     pub observations: Vec<Observation>,
+    /// The collector's manifest, with the folder it lies in (`""` at the case root).
+    pub manifest: Option<(
+        String,
+        crate::formats::collector_manifest::CollectorManifest,
+    )>,
 }
 
 /// What the command line adds to the evidence.
@@ -123,6 +128,8 @@ pub struct SensorProxy {
 /// A captured answer of the reachability test.
 #[derive(Debug, Clone)]
 pub struct CapturedProbe {
+    /// The account it ran as, when the collector's manifest says so.
+    pub principal: Option<Principal>,
     pub status: Option<u16>,
     pub text: String,
     pub at: EvidenceRef,
@@ -307,6 +314,7 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
     let mut sensor_proxy = None;
     let mut config_endpoint: Option<String> = None;
     let mut log_endpoint: Option<String> = None;
+    let mut manifest_endpoint: Option<String> = None;
     let mut logs: BTreeMap<EventKind, LogGroup> = BTreeMap::new();
 
     for o in assembled.observations {
@@ -317,6 +325,15 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
         };
         let acc = o.principal.map(|p| gathered.entry(p).or_default());
         match o.fact {
+            // Facts that need an account, without one: reported, never guessed.
+            Fact::ConnectionBlob { .. }
+            | Fact::Missing { .. }
+            | Fact::CompareVerdict(_)
+            | Fact::Plain { .. }
+                if acc.is_none() =>
+            {
+                unattributed.push(at)
+            }
             Fact::ConnectionBlob { bytes } => {
                 if let Some(a) = acc {
                     if settings::from_blob(&bytes).error.is_some() {
@@ -387,9 +404,15 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
             Fact::SensorEndpoint { host } => {
                 config_endpoint.get_or_insert(host.to_ascii_lowercase());
             }
-            Fact::ProbeCaptured { status, text } => {
-                captured_probes.push(CapturedProbe { status, text, at })
+            Fact::CollectorEndpoint { host } => {
+                manifest_endpoint.get_or_insert(host.to_ascii_lowercase());
             }
+            Fact::ProbeCaptured { status, text } => captured_probes.push(CapturedProbe {
+                principal: o.principal,
+                status,
+                text,
+                at,
+            }),
             Fact::LogEvent {
                 kind,
                 message,
@@ -423,20 +446,29 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
         }
     }
 
-    let endpoint = match (&options.endpoint, config_endpoint, log_endpoint) {
-        (Some(h), _, _) => Endpoint {
+    let endpoint = match (
+        &options.endpoint,
+        config_endpoint,
+        manifest_endpoint,
+        log_endpoint,
+    ) {
+        (Some(h), _, _, _) => Endpoint {
             host: h.to_ascii_lowercase(),
             source: EndpointSource::Flag,
         },
-        (None, Some(h), _) => Endpoint {
+        (None, Some(h), _, _) => Endpoint {
             host: h,
             source: EndpointSource::SensorConfig,
         },
-        (None, None, Some(h)) => Endpoint {
+        (None, None, Some(h), _) => Endpoint {
+            host: h,
+            source: EndpointSource::Manifest,
+        },
+        (None, None, None, Some(h)) => Endpoint {
             host: h,
             source: EndpointSource::SensorLog,
         },
-        (None, None, None) => Endpoint {
+        (None, None, None, None) => Endpoint {
             host: DEFAULT_ENDPOINT_HOST.to_string(),
             source: EndpointSource::Default,
         },

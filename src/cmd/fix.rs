@@ -205,7 +205,7 @@ pub fn request_from_case(report: &CaseReport, resolved: &Resolved) -> FixRequest
             .map(|sp| crate::secrets::redact(&sp.url).into_owned()),
         machine_wide: resolved.machine_wide.is_some(),
         current_user_direct: resolved.state(Principal::CurrentUser) == State::Direct,
-        collector_available: false,
+        collector_available: true,
     }
 }
 

@@ -117,6 +117,11 @@ pub fn needs(r: &Resolved, probes: &[ProbeEvidence], findings: &Findings) -> Vec
         {
             continue;
         }
+        // A probe the collector ran as this account, on the customer's network.
+        let probed_ok = r
+            .captured_probes
+            .iter()
+            .any(|c| c.principal == Some(p) && matches!(c.status, Some(200) | Some(503)));
         let Some(route) = &a.route else { continue };
         match &route.kind {
             RouteKind::Proxy { .. } => {}
@@ -136,7 +141,7 @@ pub fn needs(r: &Resolved, probes: &[ProbeEvidence], findings: &Findings) -> Vec
             }),
             RouteKind::Direct => {
                 let machine_proxied = user == State::Configured;
-                if direct_works || (user == State::Direct && !machine_proxied) {
+                if direct_works || probed_ok || (user == State::Direct && !machine_proxied) {
                     continue;
                 }
                 let why = if user == State::Unknown {

@@ -462,6 +462,7 @@ mod user_tests {
             Assembled {
                 name: "t".into(),
                 inputs: vec![],
+                manifest: None,
                 observations: vec![
                     o("HKEY_CURRENT_USER", blob(1, ""), 3),
                     o("S-1-5-21-1-2-3-1104", blob(3, "proxy:8080"), 9),
@@ -527,6 +528,7 @@ mod v2_tests {
             Assembled {
                 name: "t".into(),
                 inputs: vec![],
+                manifest: None,
                 observations: obs,
             },
             &ResolveOptions::default(),
@@ -573,6 +575,7 @@ mod v2_tests {
             Assembled {
                 name: "t".into(),
                 inputs: vec![],
+                manifest: None,
                 observations: vec![obs(
                     None,
                     Fact::ProbeCaptured {
