@@ -36,6 +36,7 @@ fn run(observations: Vec<Observation>) -> CaseReport {
             name: "t".into(),
             inputs: vec![],
             observations,
+            manifest: None,
         },
         &ResolveOptions::default(),
     );
