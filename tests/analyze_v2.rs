@@ -352,3 +352,44 @@ fn a_console_session_is_read_section_by_section_with_the_files_lines() {
     // Nothing of the paste is pinned on the current user.
     assert_eq!(p["current_user"]["state"], "unknown");
 }
+
+#[test]
+fn a_pac_script_in_the_case_is_evaluated_for_the_endpoint() {
+    let c = case("fixtures/cases/pac-proxy");
+    assert_eq!(c["verdict"], "healthy", "{c:#}");
+    assert!(has(&c, "pac-evaluated", Some("local_service")));
+    assert!(!has(&c, "pac-only", Some("local_service")));
+    let f = c["findings"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|f| f["id"] == "pac-evaluated" && f["principal"] == "local_service")
+        })
+        .expect("pac-evaluated");
+    assert!(f["title"]
+        .as_str()
+        .unwrap_or("")
+        .contains("PROXY proxy.contoso.com:8080; DIRECT"));
+    // The script itself is the evidence.
+    assert!(f["evidence"][0]["file"]
+        .as_str()
+        .unwrap_or("")
+        .ends_with("proxy.pac"));
+}
+
+#[test]
+fn a_pac_script_that_sends_the_endpoint_direct_blocks_a_verdict() {
+    let c = case("fixtures/cases/pac-direct");
+    assert!(has(&c, "pac-direct", Some("local_service")));
+    assert!(has(&c, "pac-direct", Some("local_system")));
+    assert_eq!(c["verdict"], "inconclusive");
+    assert!(!blocking_for(&c, "local_service").is_empty());
+    // Without the script the route cannot be judged: a blocking need names the URL.
+    let c = case("fixtures/cases/pac");
+    assert!(has(&c, "pac-only", Some("local_system")));
+    let need = blocking_for(&c, "local_system");
+    assert!(need[0]["what"]
+        .as_str()
+        .unwrap_or("")
+        .contains("http://wpad.contoso.com/proxy.pac"));
+}

@@ -61,6 +61,8 @@ pub enum Fact {
     SensorEndpoint { host: String },
     /// The sensor endpoint host the collector script probed (its manifest).
     CollectorEndpoint { host: String },
+    /// A proxy auto-config script uploaded with the case.
+    PacScript { source: String },
     /// A captured answer of the reachability test (Invoke-WebRequest, curl, browser text).
     ProbeCaptured { status: Option<u16>, text: String },
     /// A sensor log event; `host` is the `…sensorapi…` host it names, if any.
@@ -189,8 +191,16 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
         Content::ProbeCapture(p) => probes(file, &p.observations, out),
         // LEAD: the manifest attributes the other files; wired in by the evidence integration.
         Content::CollectorManifest { .. } => {}
-        // Bound to accounts and evaluated by the PAC integration (crate::pac), not here.
-        Content::PacScript(_) => {}
+        // Bound to the accounts that use it and evaluated when the case is resolved.
+        Content::PacScript(p) => out.push(Observation {
+            principal: None,
+            user: None,
+            fact: Fact::PacScript {
+                source: p.source.clone(),
+            },
+            at: EvidenceRef::new(file, 0),
+            attribution: Attribution::Content,
+        }),
         Content::MdiProxyConfig(cfg) => {
             // Get-MDISensorProxyConfiguration: the sensor-level proxy, highest precedence.
             if let (Some(true) | None, Some(url)) = (

@@ -87,6 +87,17 @@ pub struct Account {
     /// `reg compare` said Identical without showing the content: the account has whatever
     /// the current user has.
     pub identical_to_user: bool,
+    /// The PAC script the account's route depends on, evaluated for the endpoint.
+    pub pac: Option<PacOutcome>,
+}
+
+/// A PAC script of the case evaluated for the endpoint, as one account uses it.
+#[derive(Debug, Clone)]
+pub struct PacOutcome {
+    /// The script's file.
+    pub script: EvidenceRef,
+    /// For `https://<endpoint>/tri/sensor/api/ping` (what the sensor requests) and the root.
+    pub evaluation: crate::pac::EndpointEvaluation,
 }
 
 impl Account {
@@ -107,6 +118,7 @@ impl Account {
             route_after_fix: false,
             conflict: Vec::new(),
             identical_to_user: false,
+            pac: None,
         }
     }
 
@@ -315,6 +327,7 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
     let mut config_endpoint: Option<String> = None;
     let mut log_endpoint: Option<String> = None;
     let mut manifest_endpoint: Option<String> = None;
+    let mut pac_scripts: Vec<(EvidenceRef, String)> = Vec::new();
     let mut logs: BTreeMap<EventKind, LogGroup> = BTreeMap::new();
 
     for o in assembled.observations {
@@ -441,6 +454,7 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
                     g.evidence.push(at);
                 }
             }
+            Fact::PacScript { source } => pac_scripts.push((at, source)),
             Fact::CaptureEmpty => empty.push(at),
             Fact::Unattributed => unattributed.push(at),
         }
@@ -529,7 +543,85 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
     for a in resolved.accounts.values_mut() {
         set_route(a, &host, user_settings.as_ref());
     }
+    evaluate_pac(&mut resolved, &pac_scripts, &host);
     resolved
+}
+
+/// The script an account's PAC URL (or WPAD) names: by file name, `wpad.dat` for automatic
+/// detection, or the only script of the case.
+fn script_for<'a>(
+    route: &RouteKind,
+    scripts: &'a [(EvidenceRef, String)],
+) -> Option<&'a (EvidenceRef, String)> {
+    let base = |f: &str| {
+        f.rsplit(['/', '\\', '!'])
+            .next()
+            .unwrap_or(f)
+            .to_ascii_lowercase()
+    };
+    let wanted = match route {
+        RouteKind::Pac { url } => {
+            let path = url.split(['?', '#']).next().unwrap_or(url);
+            base(path)
+        }
+        RouteKind::AutoDetect => "wpad.dat".to_string(),
+        _ => return None,
+    };
+    scripts
+        .iter()
+        .find(|(at, _)| base(&at.file) == wanted)
+        .or(match scripts {
+            [only] => Some(only),
+            _ => None,
+        })
+}
+
+/// Evaluates each distinct script once for the endpoint and replaces the route of every
+/// account that depends on it by the first entry of the result.
+fn evaluate_pac(resolved: &mut Resolved, scripts: &[(EvidenceRef, String)], host: &str) {
+    if scripts.is_empty() {
+        return;
+    }
+    let facts = crate::pac::PacFacts::default();
+    let limits = crate::pac::PacLimits::default();
+    let mut cache: Vec<(String, crate::pac::EndpointEvaluation)> = Vec::new();
+    for a in resolved.accounts.values_mut() {
+        let Some(route) = &a.route else { continue };
+        let Some((at, source)) = script_for(&route.kind, scripts) else {
+            continue;
+        };
+        let evaluation = match cache.iter().find(|(f, _)| *f == at.file) {
+            Some((_, e)) => e.clone(),
+            None => {
+                let e = crate::pac::evaluate_endpoint(source, host, &facts, &limits);
+                cache.push((at.file.clone(), e.clone()));
+                e
+            }
+        };
+        let first = &evaluation.ping.route;
+        let via = format!("the PAC script {} says {}", at.file, first.reason);
+        a.route = Some(match (first.kind, &first.host, first.port) {
+            (crate::pac::PacRouteKind::Proxy, Some(h), Some(p)) => Route {
+                kind: RouteKind::Proxy {
+                    host: h.clone(),
+                    port: p,
+                },
+                reason: via,
+                matched_bypass: None,
+            },
+            (crate::pac::PacRouteKind::Direct, _, _) => Route {
+                kind: RouteKind::Direct,
+                reason: via,
+                matched_bypass: None,
+            },
+            // Unusable or failed: the route stays the script's, the findings say why.
+            _ => route.clone(),
+        });
+        a.pac = Some(PacOutcome {
+            script: at.clone(),
+            evaluation,
+        });
+    }
 }
 
 fn resolve_current_user(g: &Gathered, resolved: &mut Resolved) -> Account {

@@ -39,6 +39,9 @@ pub struct PacScript {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PacScriptCapture {
     pub pac: PacScript,
+    /// The script itself, for the analyser to evaluate (never printed by `parse`).
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// Entry points a script declares, outside `//` comments, Ex first.
@@ -108,6 +111,7 @@ pub fn parse(text: &str, _name: &str) -> (PacScriptCapture, Vec<Diagnostic>) {
             size_bytes: body.len(),
             lines: body.lines().count(),
         },
+        source: body.to_string(),
     };
     (capture, diags)
 }

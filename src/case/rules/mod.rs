@@ -97,6 +97,7 @@ const RULES: &[Rule] = &[
     compare::user_conflict,
     route::endpoint_route,
     route::pac_only,
+    route::pac_evaluated,
     winhttp::mismatch,
     captures::empty_truncated_unattributed,
     probe::probes,

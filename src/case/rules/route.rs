@@ -66,6 +66,9 @@ pub fn pac_only(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
     ] {
         let Some(a) = r.account(p) else { continue };
         let Some(eff) = &a.settings else { continue };
+        if a.pac.is_some() {
+            continue;
+        }
         if !eff.pac_or_autodetect_only() || (p.is_sensor_account() && eff.is_untouched_default()) {
             continue;
         }
@@ -85,5 +88,75 @@ pub fn pac_only(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
             "Ask for the PAC script (see What we still need); a static proxy for the sensor (Set-MDISensorProxyConfiguration) avoids the dependency".into(),
             a.evidence.clone(),
         );
+    }
+}
+
+/// A PAC script of the case evaluated for each account that uses it: `pac-evaluated`, and
+/// `pac-direct` (judged like a bypass), `pac-error` or `pac-unusable` from its first entry.
+pub fn pac_evaluated(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
+    use crate::pac::PacRouteKind;
+    for (p, a) in &r.accounts {
+        let Some(pac) = &a.pac else { continue };
+        let ping = &pac.evaluation.ping;
+        let facts: Vec<String> = ping.depends_on.iter().map(|d| d.sentence()).collect();
+        let result = ping.result.clone().unwrap_or_else(|| "no result".into());
+        let differ = if pac.evaluation.routes_differ {
+            format!(
+                "; for https://{}/ it answers {} (the script looks at the path)",
+                r.endpoint.host,
+                pac.evaluation.root.result.clone().unwrap_or_default()
+            )
+        } else {
+            String::new()
+        };
+        let assumed = if facts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", facts.join("; "))
+        };
+        f.add(
+            FindingId::PacEvaluated,
+            Some(*p),
+            format!(
+                "{}: the PAC script answers `{result}` for {}{differ}{assumed}",
+                p.label(),
+                r.endpoint.ping_url()
+            ),
+            "None by itself; see the route findings".into(),
+            vec![pac.script.clone()],
+        );
+        let sensor = r.route_principals().contains(p);
+        match ping.route.kind {
+            PacRouteKind::Direct if sensor => f.add(
+                FindingId::PacDirect,
+                Some(*p),
+                format!("The PAC script sends {} to {} direct, not through a proxy", p.label(), r.endpoint.host),
+                "Make the script return the proxy for *.atp.azure.com, or make sure the domain controller reaches *.atp.azure.com:443 directly".into(),
+                vec![pac.script.clone()],
+            ),
+            PacRouteKind::PacFailed if sensor => f.add(
+                FindingId::PacError,
+                Some(*p),
+                format!(
+                    "The PAC script fails for {}: {}; the sensor then goes direct",
+                    p.label(),
+                    ping.error.as_ref().map_or_else(String::new, |e| e.message.clone())
+                ),
+                "Fix the script (or give the sensor a static proxy with Set-MDISensorProxyConfiguration)".into(),
+                vec![pac.script.clone()],
+            ),
+            PacRouteKind::Unusable if sensor => f.add(
+                FindingId::PacUnusable,
+                Some(*p),
+                format!(
+                    "The PAC script's first answer for {} is not usable by the sensor: {}",
+                    p.label(),
+                    ping.route.reason
+                ),
+                "Make the first entry a PROXY host:port (the sensor never tries the next entries), or give the sensor a static proxy".into(),
+                vec![pac.script.clone()],
+            ),
+            _ => {}
+        }
     }
 }
