@@ -173,7 +173,7 @@ fn summary_is_one_line_per_case() {
     let err = String::from_utf8(out.stderr).expect("utf8");
     assert!(
         err.contains(&format!(
-            "{entries} cases: 8 misconfigured, 13 inconclusive, 5 healthy; 0 unreadable inputs"
+            "{entries} cases: 8 misconfigured, 14 inconclusive, 6 healthy; 0 unreadable inputs"
         )),
         "{err}"
     );
@@ -225,7 +225,7 @@ fn only_keeps_the_verdict_asked_for() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(lines.len(), 5);
+    assert_eq!(lines.len(), 6);
     for l in &lines {
         assert_eq!(l["verdict"], "healthy");
         assert_eq!(l["schema_version"], 2);
