@@ -36,7 +36,7 @@ pub fn is_own_file(name: &str, first_bytes: &[u8]) -> Option<String> {
 }
 
 /// UTF-16LE bytes as text (an odd last byte is dropped, lone surrogates become U+FFFD).
-fn utf16le(bytes: &[u8]) -> String {
+pub(crate) fn utf16le(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
         .map(|p| match p {

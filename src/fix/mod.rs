@@ -240,7 +240,7 @@ impl FixFile {
     /// The content as text (fix.reg is UTF-16LE; the others are ASCII).
     pub fn text(&self) -> String {
         match self.bytes.strip_prefix(&[0xFF, 0xFE]) {
-            Some(rest) => utf16le(rest),
+            Some(rest) => crate::own_files::utf16le(rest),
             None => String::from_utf8_lossy(&self.bytes).into_owned(),
         }
     }
@@ -450,18 +450,6 @@ fn fix_reg(blob: &[u8]) -> Vec<u8> {
 /// customer evidence`.
 fn marker_line(comment: &str, name: &str) -> String {
     format!("{comment} {MARKER_TAG}{VERSION} ({name}) - {MARKER_TAIL}")
-}
-
-/// UTF-16LE bytes as text (an odd last byte is dropped, lone surrogates become U+FFFD).
-pub(crate) fn utf16le(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|p| match p {
-            [a, b] => u16::from_le_bytes([*a, *b]),
-            _ => 0xFFFD,
-        })
-        .collect();
-    String::from_utf16_lossy(&units)
 }
 
 fn file(name: &'static str, bytes: Vec<u8>) -> FixFile {
