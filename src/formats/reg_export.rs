@@ -335,13 +335,24 @@ pub fn parse_skimming<R: Read>(
     encoding: TextEncoding,
     keep: &dyn Fn(&str) -> bool,
 ) -> (RegExport, Vec<Diagnostic>) {
+    parse_skimming_in_chunks(input, encoding, keep, super::reg_skim::CHUNK)
+}
+
+/// [`parse_skimming`] reading `chunk` bytes at a time (tests use tiny chunks to cross every
+/// buffer boundary).
+pub(crate) fn parse_skimming_in_chunks<R: Read>(
+    input: R,
+    encoding: TextEncoding,
+    keep: &dyn Fn(&str) -> bool,
+    chunk: usize,
+) -> (RegExport, Vec<Diagnostic>) {
     let mut c = Collect {
         keep,
         export: RegExport::default(),
         diags: Diagnostics::default(),
     };
     let map: SharedLineMap = Default::default();
-    let skim = SkimReader::new(input, encoding, keep, map.clone());
+    let skim = SkimReader::new(input, encoding, keep, map.clone()).with_chunk(chunk);
     let result = TextReader::with_detector(skim, |_, _| encoding).and_then(|reader| {
         visit_mapped(reader, &mut c, MAX_VALUE_BYTES, &mut |n| {
             map.borrow_mut().map(n)

@@ -29,7 +29,7 @@ use crate::text::TextEncoding;
 const LF: u16 = 0x0A;
 const CR: u16 = 0x0D;
 /// Bytes read from the inner reader at a time.
-const CHUNK: usize = 1024 * 1024;
+pub(crate) const CHUNK: usize = 1024 * 1024;
 /// A segment (one key with its values) larger than this stops skimming: the rest of the
 /// file passes through unchanged, so memory stays bounded.
 pub const MAX_SEGMENT: usize = 32 * 1024 * 1024;
@@ -150,7 +150,12 @@ pub struct SkimReader<'k, R> {
     /// Bytes per code unit (1 or 2); 0 when the encoding is not skimmed.
     width: usize,
     bom: usize,
+    /// The buffer; only `buf[..end]` holds input. Its length is a high-water mark, so reads
+    /// land in memory initialised once instead of being zeroed before every read.
     buf: Vec<u8>,
+    end: usize,
+    /// Bytes read from the input per fill.
+    chunk: usize,
     /// `buf` offsets `p` with `(p + phase) % width == 0` are code-unit boundaries.
     phase: usize,
     eof: bool,
@@ -193,6 +198,8 @@ impl<'k, R: Read> SkimReader<'k, R> {
             width,
             bom,
             buf: Vec::new(),
+            end: 0,
+            chunk: CHUNK,
             phase: if width == 0 {
                 0
             } else {
@@ -213,13 +220,20 @@ impl<'k, R: Read> SkimReader<'k, R> {
         }
     }
 
+    /// Reads `chunk` bytes at a time instead of [`CHUNK`].
+    pub(crate) fn with_chunk(mut self, chunk: usize) -> Self {
+        self.chunk = chunk.max(1);
+        self
+    }
+
     fn unit(&self, p: usize) -> Option<u16> {
+        let data = self.data();
         if self.width == 2 {
-            let lo = *self.buf.get(p)?;
-            let hi = *self.buf.get(p + 1)?;
+            let lo = *data.get(p)?;
+            let hi = *data.get(p + 1)?;
             Some(u16::from_le_bytes([lo, hi]))
         } else {
-            self.buf.get(p).map(|b| u16::from(*b))
+            data.get(p).map(|b| u16::from(*b))
         }
     }
 
@@ -227,32 +241,52 @@ impl<'k, R: Read> SkimReader<'k, R> {
         (p + self.phase).is_multiple_of(self.width)
     }
 
-    /// Reads more of the input; false at its end.
+    /// The input read so far and not yet compacted away.
+    fn data(&self) -> &[u8] {
+        self.buf.get(..self.end).unwrap_or(&[])
+    }
+
+    /// Reads more of the input (after dropping what is decided); false at its end.
     fn fill(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        // `read_to_end` grows the buffer without zeroing a whole chunk for small files.
-        let len = self.buf.len();
-        (&mut self.inner)
-            .take(CHUNK as u64)
-            .read_to_end(&mut self.buf)?;
-        let n = self.buf.len() - len;
+        self.compact();
+        let want = self.end + self.chunk;
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let mut n = 0;
+        while n < self.chunk {
+            let Some(dst) = self.buf.get_mut(self.end + n..want) else {
+                break;
+            };
+            match self.inner.read(dst) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.end += n;
         if n == 0 {
             self.eof = true;
         }
         Ok(n > 0)
     }
 
-    /// Drops decided bytes from the front of the buffer (the output must be drained).
+    /// Drops decided bytes from the front of the buffer (the output is drained whenever the
+    /// input is read). Only when the undecided rest is no larger than what is dropped, so a
+    /// long segment is not moved again at every read.
     fn compact(&mut self) {
         let cut = self.seg;
-        if cut < CHUNK {
+        if cut == 0 || self.out_lo < self.out_hi || self.end - cut > cut {
             return;
         }
-        self.buf.drain(..cut);
-        self.seg = 0;
-        self.scan -= cut;
+        self.buf.copy_within(cut..self.end, 0);
+        self.end -= cut;
+        self.seg -= cut;
+        self.scan = self.scan.saturating_sub(cut);
         self.out_lo = 0;
         self.out_hi = 0;
         self.found = self.found.map(|f| f - cut);
@@ -267,9 +301,9 @@ impl<'k, R: Read> SkimReader<'k, R> {
         let w = self.width;
         let mut at = from;
         loop {
-            let off = memchr::memchr2(b'\n', b'\r', self.buf.get(at..)?)?;
+            let off = memchr::memchr2(b'\n', b'\r', self.data().get(at..)?)?;
             let p = at + off;
-            if self.aligned(p) && (w == 1 || self.buf.get(p + 1) == Some(&0)) {
+            if self.aligned(p) && (w == 1 || self.data().get(p + 1) == Some(&0)) {
                 if self.unit(p) == Some(CR) {
                     return match self.unit(p + w) {
                         Some(LF) => Some((p, p + 2 * w)),
@@ -288,18 +322,18 @@ impl<'k, R: Read> SkimReader<'k, R> {
     fn next_candidate(&mut self) -> Option<usize> {
         let w = self.width;
         loop {
-            let hay = self.buf.get(self.scan..)?;
+            let hay = self.data().get(self.scan..)?;
             let Some(off) = memchr::memchr(b'[', hay) else {
-                self.scan = self.buf.len();
+                self.scan = self.end;
                 return None;
             };
             let h = self.scan + off;
-            if w == 2 && self.buf.get(h + 1).is_none() {
+            if w == 2 && self.data().get(h + 1).is_none() {
                 self.scan = h;
                 return None;
             }
             self.scan = h + 1;
-            if !self.aligned(h) || (w == 2 && self.buf.get(h + 1) != Some(&0)) {
+            if !self.aligned(h) || (w == 2 && self.data().get(h + 1) != Some(&0)) {
                 continue;
             }
             // Walk back over blanks to the terminator that starts the line.
@@ -319,7 +353,7 @@ impl<'k, R: Read> SkimReader<'k, R> {
 
     /// Lines ended in `[a, b)` (a and b are line starts, so no CRLF straddles `b`).
     fn count_lines(&self, a: usize, b: usize) -> u64 {
-        match self.buf.get(a..b) {
+        match self.data().get(a..b) {
             Some(hay) if self.width == 2 => count_terminators_u16(hay),
             Some(hay) => count_terminators_u8(hay),
             None => 0,
@@ -384,17 +418,30 @@ impl<'k, R: Read> SkimReader<'k, R> {
 
     /// The normalised path of a plain key line `[ls, le)`, if it is one.
     fn plain_key_path(&self, ls: usize, le: usize) -> Option<String> {
-        let w = self.width;
-        let mut s = String::with_capacity((le - ls) / w);
-        let mut p = ls;
-        while p < le {
-            let u = self.unit(p)?;
-            if u == 0 || u >= 0x80 {
-                return None;
+        // Branch-free over the whole line (it runs for every key of huge exports), then one
+        // check: every unit in 1..=0x7F.
+        let raw = self.data().get(ls..le)?;
+        let mut ascii = Vec::with_capacity(raw.len() / self.width.max(1));
+        let mut ok = true;
+        if self.width == 2 {
+            let units = raw.chunks_exact(2);
+            ok &= units.remainder().is_empty();
+            for pair in units {
+                if let [lo, hi] = pair {
+                    ok &= (*hi == 0) & (lo.wrapping_sub(1) < 0x7F);
+                    ascii.push(*lo);
+                }
             }
-            s.push(char::from(u as u8));
-            p += w;
+        } else {
+            for b in raw {
+                ok &= b.wrapping_sub(1) < 0x7F;
+            }
+            ascii.extend_from_slice(raw);
         }
+        if !ok {
+            return None;
+        }
+        let s = String::from_utf8(ascii).ok()?;
         let rest = s.strip_prefix('[')?;
         if rest.starts_with(['-', ' ', '\t']) {
             return None;
@@ -421,7 +468,6 @@ impl<'k, R: Read> SkimReader<'k, R> {
 
     /// Decides the next segment and sets the output range. False at the end of the input.
     fn step(&mut self) -> io::Result<bool> {
-        self.compact();
         let w = self.width;
         if !self.started {
             // The header line must be exactly one regedit writes (else: pass through).
@@ -433,7 +479,7 @@ impl<'k, R: Read> SkimReader<'k, R> {
                         return Ok(false);
                     }
                     None => {
-                        if self.buf.len() > MAX_SEGMENT {
+                        if self.end > MAX_SEGMENT {
                             self.passthrough = true;
                             return Ok(false);
                         }
@@ -460,22 +506,23 @@ impl<'k, R: Read> SkimReader<'k, R> {
             self.started = true;
             self.scan = next;
         }
-        let start = self.seg;
+        // (`fill` may compact the buffer: `seg` is read again after it.)
         let end = loop {
             if let Some(c) = self.found.take().or_else(|| self.next_candidate()) {
                 break c;
             }
             if self.eof {
-                break self.buf.len();
+                break self.end;
             }
-            if self.buf.len() - start > MAX_SEGMENT {
+            if self.end - self.seg > MAX_SEGMENT {
                 self.passthrough = true;
                 return Ok(false);
             }
             self.fill()?;
         };
+        let start = self.seg;
         let is_statement = std::mem::take(&mut self.next_is_statement);
-        let at_eof = end == self.buf.len() && self.eof;
+        let at_eof = end == self.end && self.eof;
         // Header segment: everything before the first key line.
         if !self.header_done {
             self.header_done = true;
@@ -538,10 +585,10 @@ impl<R: Read> Read for SkimReader<'_, R> {
             }
             if self.passthrough {
                 // Whatever is buffered and undecided, then the rest straight from the input.
-                if self.seg < self.buf.len() {
+                if self.seg < self.end {
                     self.out_lo = self.seg;
-                    self.out_hi = self.buf.len();
-                    self.seg = self.buf.len();
+                    self.out_hi = self.end;
+                    self.seg = self.end;
                     continue;
                 }
                 if n > 0 {
@@ -549,7 +596,7 @@ impl<R: Read> Read for SkimReader<'_, R> {
                 }
                 return self.inner.read(out);
             }
-            if self.seg >= self.buf.len() && self.eof {
+            if self.seg >= self.end && self.eof {
                 return Ok(n);
             }
             // Deciding the next segment may need a read from the input: hand out what we
@@ -596,6 +643,15 @@ mod tests {
             serde_json::to_string(&full).unwrap(),
             "{enc:?}: {text:?}"
         );
+        // The same through tiny reads: every buffer boundary and compaction is crossed.
+        for chunk in [1, 3, 64] {
+            let (small, _) = reg_export::parse_skimming_in_chunks(&bytes[..], enc, &keep, chunk);
+            assert_eq!(
+                serde_json::to_string(&small).unwrap(),
+                serde_json::to_string(&full).unwrap(),
+                "{enc:?}, chunk {chunk}: {text:?}"
+            );
+        }
         // Every diagnostic of the skim is one of the full parse (same line and code).
         for d in &skim_diags {
             assert!(
