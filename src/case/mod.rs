@@ -16,7 +16,7 @@ pub mod rules;
 pub mod settings;
 
 pub use findings::FindingId;
-pub use resolve::{resolve, Assembled, ResolveOptions, Resolved};
+pub use resolve::{resolve, Assembled, PacOptions, ResolveOptions, Resolved};
 
 use crate::diag::Severity;
 use model::{CaseReport, InputDiagnostic, InputRecord, ProbeEvidence, MAX_INPUT_DIAGNOSTICS};

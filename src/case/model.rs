@@ -148,6 +148,36 @@ pub struct PrincipalReport {
     /// attribution, absence read from a recursive export).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,
+    /// The PAC script the account's route depends on, evaluated for the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pac: Option<PacReport>,
+}
+
+/// A PAC script evaluated for the sensor's ping URL, as one account uses it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PacReport {
+    /// The script: an upload of the case, or the file given with `--pac`.
+    pub script: String,
+    /// The URL the script was called with (`https://<endpoint>/tri/sensor/api/ping`).
+    pub url: String,
+    /// `FindProxyForURLEx` or `FindProxyForURL` (null when the script failed to load).
+    pub entry_point: Option<String>,
+    /// The exact string returned (null when the script failed).
+    pub result: Option<String>,
+    /// How the sensor uses the first entry.
+    pub route: crate::pac::PacRouteKind,
+    /// `host:port` of the first entry when it is a proxy.
+    pub proxy: Option<String>,
+    /// Why the script failed (kind and message), when it did.
+    pub error: Option<String>,
+    /// Defaults the answer relied on because no fact was given (`myIpAddress`,
+    /// `dnsResolve:NAME`, `clock`).
+    pub depends_on: Vec<String>,
+    /// Facts of the command line the answer relied on (`myIpAddress=IP`,
+    /// `dnsResolve:NAME=IP`, `dnsResolve:NAME=unresolvable`, `clock=RFC3339`).
+    pub facts_used: Vec<String>,
+    /// `https://<endpoint>/` gets another route (the script looks at the URL's path).
+    pub routes_differ: bool,
 }
 
 /// One user hive's proxy settings (HKCU or `HKEY_USERS\S-1-5-21-…`).
@@ -169,6 +199,7 @@ impl PrincipalReport {
             reference: None,
             users: Vec::new(),
             assumptions: Vec::new(),
+            pac: None,
         }
     }
 }

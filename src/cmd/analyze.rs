@@ -126,6 +126,17 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         },
         None => None,
     };
+    let pac_limits = args.pac_limits.limits();
+    let pac_script = match &args.pac {
+        Some(path) => match crate::pac::read_script_file(path, &pac_limits) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                ctx.error(&format!("--pac {e}"));
+                return EXIT_INPUT;
+            }
+        },
+        None => None,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(ctx.threads.unwrap_or(0))
         .build();
@@ -144,7 +155,14 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     });
     let options = PipelineOptions {
         analyze: case::AnalyzeOptions { limits },
-        resolve: ResolveOptions { endpoint },
+        resolve: ResolveOptions {
+            endpoint,
+            pac: case::PacOptions {
+                script: pac_script,
+                facts: args.pac_facts.facts(),
+                limits: pac_limits,
+            },
+        },
         probe: args.probe.then(|| ProbeOptions {
             url: probe_url,
             on_customer_network: args.on_customer_network,

@@ -79,7 +79,13 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
             ctx.warn(&format!("ignored: {}: {why}", i.file));
         }
     }
-    let resolved = case::resolve(assembled, &ResolveOptions { endpoint });
+    let resolved = case::resolve(
+        assembled,
+        &ResolveOptions {
+            endpoint,
+            ..ResolveOptions::default()
+        },
+    );
     let report = case::judge(&resolved, &[]);
     let request = request_from_case(&report, &resolved);
     let plan = match fix::plan(&request, args.use_file.as_deref()) {
