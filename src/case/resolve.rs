@@ -192,6 +192,8 @@ pub struct Resolved {
     pub captured_probes: Vec<CapturedProbe>,
     /// Sensor-log events by kind, in the contract's precedence order.
     pub log_groups: Vec<LogGroup>,
+    /// Dirty binary hives read without their transaction logs, with the account each shows.
+    pub hive_logs_missing: Vec<(Option<Principal>, EvidenceRef)>,
 }
 
 impl Resolved {
@@ -355,6 +357,7 @@ fn resolve_with(
     let mut log_endpoint: Option<String> = None;
     let mut manifest_endpoint: Option<String> = None;
     let mut pac_scripts: Vec<(EvidenceRef, String)> = Vec::new();
+    let mut hive_logs_missing = Vec::new();
     let mut logs: BTreeMap<EventKind, LogGroup> = BTreeMap::new();
 
     for o in assembled.observations {
@@ -482,6 +485,7 @@ fn resolve_with(
                 }
             }
             Fact::PacScript { source } => pac_scripts.push((at, source)),
+            Fact::HiveLogsMissing => hive_logs_missing.push((o.principal, at)),
             Fact::CaptureEmpty => empty.push(at),
             Fact::Unattributed => unattributed.push(at),
         }
@@ -532,6 +536,7 @@ fn resolve_with(
             .iter()
             .filter_map(|k| logs.remove(k))
             .collect(),
+        hive_logs_missing,
     };
 
     // The current user first: the service accounts are compared with it.

@@ -28,6 +28,14 @@ pub fn limits_from(args: &LimitArgs) -> Limits {
     }
 }
 
+/// Caps on binary hives from the command line (`--max-hive-mib`).
+pub fn hive_limits_from(args: &LimitArgs) -> crate::formats::reg_hive::HiveLimits {
+    crate::formats::reg_hive::HiveLimits {
+        max_hive_bytes: args.max_hive_mib.saturating_mul(1024 * 1024),
+        ..crate::formats::reg_hive::HiveLimits::default()
+    }
+}
+
 /// The endpoint host of `--endpoint HOST` or `--workspace NAME` (`NAME` + `sensorapi.atp.azure.com`).
 pub fn endpoint_from(
     endpoint: Option<&str>,
@@ -154,7 +162,10 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
             .map(|h| format!("https://{h}/tri/sensor/api/ping"))
     });
     let options = PipelineOptions {
-        analyze: case::AnalyzeOptions { limits },
+        analyze: case::AnalyzeOptions {
+            limits,
+            hive: hive_limits_from(&args.limits),
+        },
         resolve: ResolveOptions {
             endpoint,
             pac: case::PacOptions {

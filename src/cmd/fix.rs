@@ -48,7 +48,13 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let assembled = case::assemble(&merged, &AnalyzeOptions { limits });
+    let assembled = case::assemble(
+        &merged,
+        &AnalyzeOptions {
+            limits,
+            hive: super::analyze::hive_limits_from(&args.limits),
+        },
+    );
     // A fix written from part of the evidence could copy the wrong value: stop instead.
     let unreadable: Vec<String> = assembled
         .inputs
