@@ -90,6 +90,7 @@ Examples:
   proxy-triage analyze upload/ --format markdown > ticket.md
   proxy-triage analyze hkcu.reg compare-1519.txt compare-1518.txt
   proxy-triage analyze --batch tickets/ --format jsonl
+  proxy-triage analyze ticket-4711/ --pac wpad.dat --my-ip 10.20.1.5 --workspace contoso
   cat hkcu.reg | proxy-triage analyze -";
 
 const PARSE_AFTER_HELP: &str = "\
@@ -319,16 +320,17 @@ pub struct AnalyzeArgs {
     /// Probe timeout in seconds (1 to 600).
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = timeout_secs())]
     pub timeout: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// The PAC script (proxy.pac, wpad.dat) of every account that uses one whose own script is
     /// not among the uploads; evaluated for the endpoint with the facts below.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "PAC evaluation")]
     pub pac: Option<PathBuf>,
+    // Last: their help heading also applies to the arguments that follow them.
     #[command(flatten)]
     pub pac_facts: PacFactArgs,
     #[command(flatten)]
     pub pac_limits: PacLimitArgs,
-    #[command(flatten)]
-    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -448,11 +450,12 @@ pub struct PacArgs {
     /// The host argument (default: the URL's host, lower-cased as .NET gives it).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
-    #[command(flatten)]
-    pub facts: PacFactArgs,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]
     pub format: Option<PacFormat>,
+    // Last: their help heading also applies to the arguments that follow them.
+    #[command(flatten)]
+    pub facts: PacFactArgs,
     #[command(flatten)]
     pub limits: PacLimitArgs,
 }
