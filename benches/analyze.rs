@@ -260,7 +260,10 @@ fn batch() -> io::Result<(Vec<PathBuf>, u64)> {
 /// The whole pipeline for one case, as `analyze` runs it without `--probe`.
 fn analyze(path: &Path, limits: &Limits) -> CaseReport {
     let options = PipelineOptions {
-        analyze: AnalyzeOptions { limits: *limits },
+        analyze: AnalyzeOptions {
+            limits: *limits,
+            ..AnalyzeOptions::default()
+        },
         ..PipelineOptions::default()
     };
     pipeline::analyze_case(&CaseRoot::Path(path.to_path_buf()), &options).0

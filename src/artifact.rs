@@ -42,8 +42,28 @@ pub enum Content {
     },
     /// A PAC script: entry points and size (never run by `parse`).
     PacScript(pac_script::PacScriptCapture),
+    /// The analyser's view of a binary hive: its proxy keys and whose hive it is.
+    RegHive(Box<HiveProxyKeys>),
     /// A hive's transaction log or an unknown file: nothing but the shared fields.
     None {},
+}
+
+/// The proxy keys of a binary hive, shaped like a `.reg` export with full paths (relative to
+/// the hive's root when the hive's account is unknown or it is a stale copy), with what the
+/// evidence needs to know about the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct HiveProxyKeys {
+    #[serde(flatten)]
+    pub export: reg_export::RegExport,
+    /// Whose hive this is, how that was told, and whether the file is a stale copy.
+    pub mount: reg_hive::HiveMount,
+    /// Requested keys (relative to the hive's root) that do not exist in the hive: absent,
+    /// not unknown (a key past a truncation is never listed here).
+    pub missing_keys: Vec<String>,
+    /// The hive is dirty and no transaction log was given: the newest writes may be missing.
+    pub dirty_without_logs: bool,
+    /// What each transaction log given with the hive contributed.
+    pub logs: Vec<reg_hive::LogReport>,
 }
 
 /// A console session split at its prompt lines (kind `console-session`).
@@ -204,6 +224,16 @@ pub fn proxy_relevant_key(path: &str) -> bool {
 
 /// Parses one input completely. `name` is the display name (also a hint for captures).
 pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<Artifact> {
+    parse_reader_with(name, input, scope, HiveLimits::default())
+}
+
+/// [`parse_reader`] with the caps of binary hives (`--max-hive-mib`).
+pub fn parse_reader_with<R: Read>(
+    name: &str,
+    input: R,
+    scope: Scope,
+    hive_limits: HiveLimits,
+) -> io::Result<Artifact> {
     let sniffed = sniff(input)?;
     let encoding = sniffed.encoding;
     let kind = sniffed.kind;
@@ -213,7 +243,7 @@ pub fn parse_reader<R: Read>(name: &str, input: R, scope: Scope) -> io::Result<A
     let mut diagnostics = Vec::new();
     let content = match kind {
         Kind::RegHive => {
-            let limits = HiveLimits::default();
+            let limits = hive_limits;
             let mut bytes = Vec::new();
             stream
                 .take(limits.max_hive_bytes.saturating_add(1))
@@ -511,6 +541,14 @@ fn proxy_keys_of(name: &str, hive: &reg_hive::Hive<'_>) -> (Content, Vec<Diagnos
         mount.clone()
     };
     let read = reg_hive::read_paths(hive, &mounted, &paths);
+    let info = hive.info();
+    let content = Content::RegHive(Box::new(HiveProxyKeys {
+        export: read.export,
+        mount: mount.clone(),
+        missing_keys: read.missing.clone(),
+        dirty_without_logs: info.dirty && info.logs.is_empty(),
+        logs: info.logs.clone(),
+    }));
     let mut diags = read.diagnostics;
     diags.push(attribution_diagnostic(&mount));
     diags.extend(read.missing.iter().map(|p| {
@@ -532,7 +570,7 @@ fn proxy_keys_of(name: &str, hive: &reg_hive::Hive<'_>) -> (Content, Vec<Diagnos
             ),
         )
     }));
-    (Content::RegExport(read.export), diags)
+    (content, diags)
 }
 
 /// Says whose hive this is and how that was decided (a file-name attribution is an

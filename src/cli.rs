@@ -90,6 +90,7 @@ Examples:
   proxy-triage analyze upload/ --format markdown > ticket.md
   proxy-triage analyze hkcu.reg compare-1519.txt compare-1518.txt
   proxy-triage analyze --batch tickets/ --format jsonl
+  proxy-triage analyze ticket-4711/ --pac wpad.dat --my-ip 10.20.1.5 --workspace contoso
   cat hkcu.reg | proxy-triage analyze -";
 
 const PARSE_AFTER_HELP: &str = "\
@@ -186,7 +187,7 @@ pub enum ProbeFormat {
     Jsonl,
 }
 
-/// Output formats of `pac` (for its `PacArgs::format`, merged from its own branch).
+/// Output formats of `pac`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PacFormat {
     /// The result, the route and the facts used.
@@ -321,6 +322,15 @@ pub struct AnalyzeArgs {
     pub timeout: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// The PAC script (proxy.pac, wpad.dat) of every account that uses one whose own script is
+    /// not among the uploads; evaluated for the endpoint with the facts below.
+    #[arg(long, value_name = "FILE", help_heading = "PAC evaluation")]
+    pub pac: Option<PathBuf>,
+    // Last: their help heading also applies to the arguments that follow them.
+    #[command(flatten)]
+    pub pac_facts: PacFactArgs,
+    #[command(flatten)]
+    pub pac_limits: PacLimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -440,6 +450,21 @@ pub struct PacArgs {
     /// The host argument (default: the URL's host, lower-cased as .NET gives it).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<PacFormat>,
+    // Last: their help heading also applies to the arguments that follow them.
+    #[command(flatten)]
+    pub facts: PacFactArgs,
+    #[command(flatten)]
+    pub limits: PacLimitArgs,
+}
+
+/// The customer's facts a PAC script is evaluated with (never real DNS), shared by `pac` and
+/// `analyze`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "PAC evaluation")]
+pub struct PacFactArgs {
     /// The machine's address; the first IPv4 answers myIpAddress(), all answer myIpAddressEx()
     /// (default 127.0.0.1, and the report says so).
     #[arg(long = "my-ip", value_name = "IP")]
@@ -453,13 +478,55 @@ pub struct PacArgs {
     /// The clock for weekdayRange/dateRange/timeRange (local time = UTC; default: now).
     #[arg(long, value_name = "RFC3339", value_parser = crate::pac::parse_rfc3339)]
     pub now: Option<i64>,
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+}
+
+impl PacFactArgs {
+    /// The facts as the evaluator takes them.
+    pub fn facts(&self) -> crate::pac::PacFacts {
+        let mut facts = crate::pac::PacFacts {
+            my_ips: self.my_ip.clone(),
+            now: self.now,
+            ..crate::pac::PacFacts::default()
+        };
+        for (n, ips) in &self.resolve {
+            facts.add_resolve(n, ips.iter().copied());
+        }
+        for n in &self.unresolvable {
+            facts.add_unresolvable(n);
+        }
+        facts
+    }
+}
+
+/// The bounds of one PAC evaluation, shared by `pac` and `analyze`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "PAC evaluation")]
+pub struct PacLimitArgs {
     /// Time budget per evaluation, script load included, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub pac_timeout_ms: u64,
     /// Largest script evaluated, in KiB (Windows rejects PAC files over 1 MB).
     #[arg(long, value_name = "KIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub max_pac_kib: u64,
+}
+
+impl Default for PacLimitArgs {
+    fn default() -> Self {
+        PacLimitArgs {
+            pac_timeout_ms: 1000,
+            max_pac_kib: 1024,
+        }
+    }
+}
+
+impl PacLimitArgs {
+    /// The limits as the evaluator takes them (the other bounds keep their defaults).
+    pub fn limits(&self) -> crate::pac::PacLimits {
+        crate::pac::PacLimits {
+            max_script_bytes: usize::try_from(self.max_pac_kib.saturating_mul(1024))
+                .unwrap_or(usize::MAX),
+            time: std::time::Duration::from_millis(self.pac_timeout_ms),
+            ..crate::pac::PacLimits::default()
+        }
+    }
 }

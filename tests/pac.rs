@@ -77,10 +77,16 @@ fn dc_subnet_depends_on_my_ip() {
     let (v, _) = pac("enterprise/dc_subnet.pac", PING, &[]);
     assert_eq!(v["route"]["host"], "user-proxy.contoso.local");
     assert_eq!(v["depends_on"], serde_json::json!(["myIpAddress"]));
+    assert!(v.get("facts_used").is_none(), "no fact given, none listed");
     let (v, _) = pac("enterprise/dc_subnet.pac", PING, &["--my-ip", "10.20.1.5"]);
     assert_eq!(v["route"]["host"], "dc-proxy.contoso.local");
     assert_eq!(v["route"]["port"], 8080);
     assert_eq!(v["depends_on"], serde_json::json!([]));
+    // The fact given is named as given.
+    assert_eq!(
+        v["facts_used"],
+        serde_json::json!(["myIpAddress=10.20.1.5"])
+    );
 }
 
 #[test]
@@ -119,6 +125,12 @@ fn split_dns_uses_only_the_given_facts() {
     );
     assert_eq!(v["route"]["kind"], "direct");
     assert_eq!(v["depends_on"], serde_json::json!([]));
+    // Only the facts the script consulted: the endpoint is internal, so the proxy's name is
+    // never looked up.
+    assert_eq!(
+        v["facts_used"],
+        serde_json::json!(["dnsResolve:contososensorapi.atp.azure.com=10.9.9.9"])
+    );
 }
 
 #[test]
@@ -170,6 +182,9 @@ fn helper_library_self_test_passes() {
     );
     assert_eq!(code, 0);
     assert_eq!(v["result"], "PROXY success:80", "alerts: {}", v["alerts"]);
+    assert!(v["facts_used"]
+        .as_array()
+        .is_some_and(|f| f.contains(&serde_json::json!("clock=2009-03-03T03:34:01Z"))));
     // isInNet("192.89.132.a", ...) looks the name up: recorded as an assumption.
     assert_eq!(
         v["depends_on"],
@@ -297,4 +312,203 @@ fn parse_reports_a_pac_script() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("json: {e}"));
     assert_eq!(v["kind"], "pac-script");
     assert_eq!(v["pac"]["size_bytes"], 362_291);
+}
+
+// ---------------------------------------------------------------- analyze --pac and facts ---
+
+/// `analyze CASE --format json ARGS...` from the repository root: the first case and the
+/// exit code.
+fn analyze(case: &str, extra: &[&str]) -> (Value, i32) {
+    let out = bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("analyze")
+        .arg(case)
+        .args(["--format", "json", "-q"])
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "json: {e}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v["cases"][0].clone(), out.status.code().unwrap_or(-1))
+}
+
+fn finding<'a>(case: &'a Value, id: &str, principal: &str) -> Option<&'a Value> {
+    case["findings"].as_array().and_then(|a| {
+        a.iter()
+            .find(|f| f["id"] == id && f["principal"] == principal)
+    })
+}
+
+/// `fixtures/cases/pac` uses http://wpad.contoso.com/proxy.pac without uploading it.
+const PAC_CASE: &str = "fixtures/cases/pac";
+
+#[test]
+fn analyze_pac_file_evaluates_the_accounts_without_their_script() {
+    let (c, _) = analyze(PAC_CASE, &[]);
+    assert!(finding(&c, "pac-only", "local_system").is_some(), "{c:#}");
+    assert!(c["principals"]["local_system"].get("pac").is_none());
+
+    let (c, _) = analyze(PAC_CASE, &["--pac", "fixtures/cases/pac-proxy/proxy.pac"]);
+    assert!(finding(&c, "pac-only", "local_system").is_none(), "{c:#}");
+    let f = finding(&c, "pac-evaluated", "local_system").expect("pac-evaluated");
+    assert!(f["title"]
+        .as_str()
+        .is_some_and(|t| t.contains("`PROXY proxy.contoso.com:8080; DIRECT`")));
+    // Cited by its path as given.
+    assert_eq!(
+        f["evidence"][0]["file"],
+        "fixtures/cases/pac-proxy/proxy.pac"
+    );
+    let pac = &c["principals"]["local_system"]["pac"];
+    assert_eq!(pac["script"], "fixtures/cases/pac-proxy/proxy.pac");
+    assert_eq!(pac["route"], "proxy");
+    assert_eq!(pac["proxy"], "proxy.contoso.com:8080");
+    assert_eq!(pac["entry_point"], "FindProxyForURL");
+    assert_eq!(pac["depends_on"], serde_json::json!([]));
+
+    // A script that bypasses *.atp.azure.com: the sensor goes direct.
+    let (c, _) = analyze(
+        PAC_CASE,
+        &["--pac", "fixtures/pac/enterprise/bypass_atp.pac"],
+    );
+    assert!(finding(&c, "pac-direct", "local_system").is_some(), "{c:#}");
+    assert_eq!(c["principals"]["local_system"]["pac"]["route"], "direct");
+    assert_eq!(c["verdict"], "inconclusive");
+}
+
+#[test]
+fn analyze_my_ip_changes_the_route_and_clears_the_assumption() {
+    let script = "fixtures/pac/enterprise/dc_subnet.pac";
+    let (c, _) = analyze(PAC_CASE, &["--pac", script]);
+    let pac = &c["principals"]["local_system"]["pac"];
+    assert_eq!(pac["proxy"], "user-proxy.contoso.local:3128");
+    assert_eq!(pac["depends_on"], serde_json::json!(["myIpAddress"]));
+    assert_eq!(pac["facts_used"], serde_json::json!([]));
+    let title = finding(&c, "pac-evaluated", "local_system").expect("finding")["title"].clone();
+    assert!(title
+        .as_str()
+        .is_some_and(|t| t.contains("the answer assumes myIpAddress() = 127.0.0.1")));
+
+    let (c, _) = analyze(PAC_CASE, &["--pac", script, "--my-ip", "10.20.1.5"]);
+    let pac = &c["principals"]["local_system"]["pac"];
+    assert_eq!(pac["proxy"], "dc-proxy.contoso.local:8080");
+    assert_eq!(pac["depends_on"], serde_json::json!([]));
+    assert_eq!(
+        pac["facts_used"],
+        serde_json::json!(["myIpAddress=10.20.1.5"])
+    );
+    let title = finding(&c, "pac-evaluated", "local_system").expect("finding")["title"].clone();
+    let title = title.as_str().unwrap_or("");
+    assert!(!title.contains("assumes"), "{title}");
+    assert!(
+        title.contains("given: myIpAddress() = 10.20.1.5 (--my-ip)"),
+        "{title}"
+    );
+}
+
+#[test]
+fn analyze_resolve_and_unresolvable_feed_dns_resolve() {
+    let script = "fixtures/pac/enterprise/split_dns.pac";
+    let endpoint = ["--endpoint", "contososensorapi.atp.azure.com"];
+    let (c, _) = analyze(PAC_CASE, &[&["--pac", script][..], &endpoint].concat());
+    let pac = &c["principals"]["local_system"]["pac"];
+    assert_eq!(pac["route"], "direct");
+    assert_eq!(
+        pac["depends_on"],
+        serde_json::json!([
+            "dnsResolve:contososensorapi.atp.azure.com",
+            "dnsResolve:proxy.contoso.local"
+        ])
+    );
+    assert!(finding(&c, "pac-direct", "local_system").is_some());
+
+    let args = [
+        &["--pac", script][..],
+        &endpoint,
+        &[
+            "--resolve",
+            "contososensorapi.atp.azure.com=20.44.1.1",
+            "--resolve",
+            "proxy.contoso.local=10.0.0.8",
+        ],
+    ]
+    .concat();
+    let (c, _) = analyze(PAC_CASE, &args);
+    let pac = &c["principals"]["local_system"]["pac"];
+    assert_eq!(pac["route"], "proxy");
+    assert_eq!(pac["proxy"], "proxy.contoso.local:8080");
+    assert_eq!(pac["depends_on"], serde_json::json!([]));
+    assert_eq!(
+        pac["facts_used"],
+        serde_json::json!([
+            "dnsResolve:contososensorapi.atp.azure.com=20.44.1.1",
+            "dnsResolve:proxy.contoso.local=10.0.0.8"
+        ])
+    );
+    assert!(finding(&c, "pac-direct", "local_system").is_none());
+
+    // --unresolvable: the same route as the default, but no longer an assumption.
+    let args = [
+        &["--pac", script][..],
+        &endpoint,
+        &[
+            "--resolve",
+            "contososensorapi.atp.azure.com=20.44.1.1",
+            "--unresolvable",
+            "proxy.contoso.local",
+        ],
+    ]
+    .concat();
+    let (c, _) = analyze(PAC_CASE, &args);
+    let pac = &c["principals"]["local_system"]["pac"];
+    assert_eq!(pac["route"], "direct");
+    assert_eq!(pac["depends_on"], serde_json::json!([]));
+    assert_eq!(
+        pac["facts_used"],
+        serde_json::json!([
+            "dnsResolve:contososensorapi.atp.azure.com=20.44.1.1",
+            "dnsResolve:proxy.contoso.local=unresolvable"
+        ])
+    );
+}
+
+#[test]
+fn analyze_pac_must_be_a_pac_script() {
+    let run = |pac: &str| {
+        bin()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["analyze", PAC_CASE, "--format", "json", "--pac", pac])
+            .output()
+            .unwrap_or_else(|e| panic!("run: {e}"))
+    };
+    let out = run("fixtures/cases/pac/export.reg");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--pac fixtures/cases/pac/export.reg: not a PAC script"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    let out = run("fixtures/pac/missing.pac");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fixtures/pac/missing.pac"));
+    // A UTF-16 wpad.dat is read like an upload.
+    let (c, code) = analyze(
+        PAC_CASE,
+        &[
+            "--pac",
+            "fixtures/pac/wpad_utf16.dat",
+            "--my-ip",
+            "10.20.0.4",
+        ],
+    );
+    assert_eq!(code, 0, "{c:#}");
+    assert_eq!(
+        c["principals"]["local_system"]["pac"]["proxy"],
+        "dc-proxy.contoso.local:8080"
+    );
 }

@@ -296,9 +296,10 @@ fn logs_are_not_hives() {
 fn analyser_scope_gives_full_paths_like_a_reg_export() {
     let a = artifact::parse_bytes(LOCAL_SERVICE, &read(LOCAL_SERVICE), Scope::ProxyRelevant);
     assert_eq!(a.kind, Kind::RegHive);
-    let Content::RegExport(export) = &a.content else {
+    let Content::RegHive(hive) = &a.content else {
         panic!("{:?}", a.content)
     };
+    let export = &hive.export;
     let paths: Vec<&str> = export.keys.iter().map(|k| k.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -349,9 +350,10 @@ fn paged_reads_match_in_memory_reads() {
     // The analyser's entry point on a file.
     let file = std::fs::File::open(fixture(SOFTWARE)).unwrap();
     let a = artifact::read_hive_file(SOFTWARE, file, &[], HiveLimits::default());
-    let Content::RegExport(export) = &a.content else {
+    let Content::RegHive(hive) = &a.content else {
         panic!("{:?}", a.content)
     };
+    let export = &hive.export;
     assert_eq!(
         export.keys[1].path,
         "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections"
@@ -365,9 +367,10 @@ fn paged_reads_match_in_memory_reads() {
 fn stale_copies_are_flagged_and_not_mounted() {
     let name = "C/Windows/System32/config/RegBack/DEFAULT";
     let a = artifact::parse_bytes(name, &read(DEFAULT), Scope::ProxyRelevant);
-    let Content::RegExport(export) = &a.content else {
+    let Content::RegHive(hive) = &a.content else {
         panic!("{:?}", a.content)
     };
+    let export = &hive.export;
     assert_eq!(export.keys[0].path, IS);
     let stale = a
         .diagnostics
@@ -567,4 +570,230 @@ fn cap_log_growth() {
         Hive::open(&bytes, &[], small),
         Err(HiveError::TooLarge { .. })
     ));
+}
+
+// ---------------------------------------------------------------- analyze on collections ---
+
+/// Runs `analyze PATH --format FORMAT -q` from the repository root; returns (exit code, stdout).
+fn analyze_as(path: &Path, format: &str) -> (i32, String) {
+    let out = Command::cargo_bin("proxy-triage")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("analyze")
+        .arg(path)
+        .args(["--format", format, "-q"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The first case of `analyze PATH --format json`.
+fn analyze(path: &Path) -> Value {
+    let (_, out) = analyze_as(path, "json");
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    doc["cases"][0].clone()
+}
+
+fn input<'a>(case: &'a Value, ends_with: &str) -> &'a Value {
+    case["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"].as_str().unwrap().ends_with(ends_with))
+        .unwrap_or_else(|| panic!("no input {ends_with}: {:#}", case["inputs"]))
+}
+
+fn diag_codes(input: &Value) -> Vec<&str> {
+    input["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect()
+}
+
+const SERVICE_HIVE: &str = "C/Windows/ServiceProfiles/LocalService/NTUSER.DAT";
+
+/// A KAPE-style collection: the dirty LOCAL SERVICE hive is replayed from its logs (the
+/// primary file alone says direct, the logs set the proxy), its evidence cites the hive and
+/// the key and is attributed by the collection path; the logs are inputs, not evidence; the
+/// RegBack copy of DEFAULT (which shows a proxy) is flagged stale and never evidence.
+#[test]
+fn analyze_replays_a_dirty_hive_of_a_collection() {
+    let c = analyze(&fixture("cases/kape-dirty"));
+    let ls = &c["principals"]["local_service"];
+    assert_eq!(ls["state"], "configured", "{c:#}");
+    assert_eq!(ls["settings"]["proxy_server"], "proxy.contoso.com:3128");
+    let ev = ls["evidence"].as_array().unwrap();
+    let conn = ev
+        .iter()
+        .find(|e| e["key"] == CONN)
+        .unwrap_or_else(|| panic!("{ev:#?}"));
+    assert!(conn["file"].as_str().unwrap().ends_with(SERVICE_HIVE));
+    assert!(conn["line"].is_null());
+    assert_eq!(conn["attribution"], "path");
+    assert!(ev.iter().all(|e| e["attribution"] == "path"));
+
+    let hive = input(&c, SERVICE_HIVE);
+    assert_eq!(hive["kind"], "reg-hive");
+    assert!(hive["ignored"].is_null());
+    assert!(!diag_codes(hive).contains(&"hive-dirty-no-logs"));
+    let log1 = input(&c, "NTUSER.DAT.LOG1");
+    assert_eq!(log1["kind"], "reg-hive-log");
+    assert_eq!(
+        log1["ignored"],
+        "transaction log of NTUSER.DAT, replayed: entries 10 applied; entries 9 skipped (stale, or after a damaged entry)"
+    );
+    let log2 = input(&c, "NTUSER.DAT.LOG2");
+    assert_eq!(
+        log2["ignored"],
+        "transaction log of NTUSER.DAT, replayed: entries 11 applied"
+    );
+    // No need for the logs: they were there.
+    assert!(!c["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["what"].as_str().unwrap().contains(".LOG1")));
+
+    // LOCAL SYSTEM from the live DEFAULT (direct), never from the RegBack copy (a proxy).
+    let lsys = &c["principals"]["local_system"];
+    assert_eq!(lsys["state"], "direct");
+    assert!(lsys["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["file"].as_str().unwrap().ends_with("config/DEFAULT")
+            && e["attribution"] == "path"));
+    let stale = input(&c, "RegBack/DEFAULT");
+    assert_eq!(stale["kind"], "reg-hive");
+    assert!(stale["ignored"]
+        .as_str()
+        .unwrap()
+        .starts_with("stale copy of a hive (a RegBack backup)"));
+    assert!(diag_codes(stale).contains(&"hive-stale-copy"));
+    assert!(!serde_json::to_string(&c["principals"])
+        .unwrap()
+        .contains("RegBack"));
+}
+
+/// The same collection without the logs: the primary file is read as it is (direct), with a
+/// warning on the input and a non-blocking need for NAME.LOG1/NAME.LOG2.
+#[test]
+fn analyze_dirty_hive_without_logs_warns_and_asks_for_them() {
+    let c = analyze(&fixture("cases/kape-dirty-no-logs"));
+    let ls = &c["principals"]["local_service"];
+    assert_eq!(ls["state"], "direct", "{c:#}");
+    let hive = input(&c, SERVICE_HIVE);
+    assert!(hive["ignored"].is_null());
+    assert!(diag_codes(hive).contains(&"hive-dirty-no-logs"), "{hive:#}");
+    let needs = c["needs"].as_array().unwrap();
+    let need = needs
+        .iter()
+        .find(|n| {
+            n["what"]
+                .as_str()
+                .unwrap()
+                .contains("NTUSER.DAT.LOG1 and NTUSER.DAT.LOG2")
+        })
+        .unwrap_or_else(|| panic!("{needs:#?}"));
+    assert_eq!(need["blocking"], false);
+    assert_eq!(need["principal"], "local_service");
+    assert!(need["what"].as_str().unwrap().contains(SERVICE_HIVE));
+    assert_eq!(
+        need["command"],
+        "reg save \"HKU\\S-1-5-19\" hku-s-1-5-19.hiv /y"
+    );
+}
+
+/// Logs pair with their hive inside a zip too; a log without its hive is listed with why.
+#[test]
+fn analyze_pairs_logs_inside_an_archive_and_reports_orphans() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("collection.zip");
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for ext in ["", ".LOG1", ".LOG2"] {
+        w.start_file(format!("{SERVICE_HIVE}{ext}"), opts).unwrap();
+        w.write_all(&read(&format!("{DIRTY}{ext}"))).unwrap();
+    }
+    // A log whose hive (DEFAULT) is not in the archive.
+    w.start_file("C/Windows/System32/config/DEFAULT.LOG1", opts)
+        .unwrap();
+    w.write_all(&read(&format!("{DIRTY}.LOG1"))).unwrap();
+    w.finish().unwrap();
+    let c = analyze(&zip_path);
+    assert_eq!(
+        c["principals"]["local_service"]["settings"]["proxy_server"], "proxy.contoso.com:3128",
+        "{c:#}"
+    );
+    let log1 = input(&c, &format!("collection.zip!{SERVICE_HIVE}.LOG1"));
+    assert!(log1["ignored"]
+        .as_str()
+        .unwrap()
+        .starts_with("transaction log of NTUSER.DAT, replayed: entries 10 applied"));
+    let orphan = input(&c, "DEFAULT.LOG1");
+    assert_eq!(orphan["kind"], "reg-hive-log");
+    assert_eq!(
+        orphan["ignored"],
+        "transaction log of the hive DEFAULT, which is not among the uploads; not used"
+    );
+    assert!(c["principals"]["local_system"]["evidence"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+/// Attribution of loose hives: the embedded name is the hive's own content; a `reg save`
+/// named only by its file name is an assumption. A deleted Connections key is the value
+/// missing; a key past a truncation is unknown, never missing.
+#[test]
+fn analyze_loose_hives_attribution_and_absence() {
+    let c = analyze(&fixture("deleted-connections.hiv"));
+    let ls = &c["principals"]["local_service"];
+    assert_eq!(ls["state"], "missing", "{c:#}");
+    let ev = ls["evidence"].as_array().unwrap();
+    assert!(ev
+        .iter()
+        .any(|e| e["key"] == CONN && e["attribution"] == "content"));
+
+    let c = analyze(&fixture("reg-save-S-1-5-18.hiv"));
+    let lsys = &c["principals"]["local_system"];
+    assert_eq!(lsys["state"], "configured");
+    assert!(lsys["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["attribution"] == "file-name"));
+    assert!(lsys["assumptions"][0]
+        .as_str()
+        .unwrap()
+        .contains("because of its file name only"));
+
+    let c = analyze(&fixture("truncated.hiv"));
+    assert_eq!(
+        c["principals"]["local_service"]["state"], "unknown",
+        "{c:#}"
+    );
+}
+
+/// The human reports cite the hive and the key path.
+#[test]
+fn reports_cite_the_hive_and_the_key() {
+    let (_, md) = analyze_as(&fixture("cases/kape-dirty"), "markdown");
+    assert!(
+        md.contains("C/Windows/ServiceProfiles/LocalService/NTUSER.DAT \\[Software\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Internet Settings\\\\Connections\\]"),
+        "{md}"
+    );
+    let (_, table) = analyze_as(&fixture("cases/kape-dirty"), "table");
+    let flat: String = table
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+        .collect();
+    assert!(flat.contains("LocalService/N"), "{table}");
+    assert!(table.contains("[Software\\Microsoft"), "{table}");
 }

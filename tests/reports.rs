@@ -330,7 +330,16 @@ fn every_fixture_validates_against_the_schema() {
     let validator = jsonschema::draft202012::new(&s).expect("valid schema");
     let mut targets: Vec<String> = vec![EXAMPLE.into()];
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-    for dir in ["cases", "uploads", "logs", "console", "reg", "config"] {
+    for dir in [
+        "cases",
+        "uploads",
+        "logs",
+        "console",
+        "reg",
+        "config",
+        "hives",
+        "hives/cases",
+    ] {
         let Ok(entries) = std::fs::read_dir(format!("{root}/{dir}")) else {
             continue;
         };

@@ -1,10 +1,11 @@
 //! What each parsed upload says, as observations about accounts with file and line.
 //! One adapter per artifact kind; the rules only ever see [`Observation`]s.
 
-use crate::artifact::{Artifact, Content};
+use crate::artifact::{Artifact, Content, HiveProxyKeys};
 use crate::formats::probe_capture::ProbeObservation;
 use crate::formats::reg_compare::{CompareResult, EntryKind, RegCompareCapture, Side};
 use crate::formats::reg_export::RegExport;
+use crate::formats::reg_hive::AttributedBy;
 use crate::formats::reg_query::RegQueryCapture;
 use crate::formats::sensor_log::EventKind;
 use crate::registry::keys::{key_role as classify_key, KeyRole};
@@ -72,6 +73,9 @@ pub enum Fact {
         timestamp: Option<String>,
         host: Option<String>,
     },
+    /// A dirty binary hive read without its transaction logs (`NAME.LOG1`/`NAME.LOG2`): its
+    /// newest writes may be missing.
+    HiveLogsMissing,
     /// An empty upload.
     CaptureEmpty,
     /// A capture whose account cannot be told.
@@ -118,7 +122,8 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
 /// What one parsed content (a whole upload, or one section of a console session) says.
 fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation>) {
     match content {
-        Content::RegExport(export) => from_reg_export(file, export, out),
+        Content::RegExport(export) => from_reg_export(file, export, None, out),
+        Content::RegHive(hive) => from_hive(file, hive, out),
         Content::SensorLog(log) => {
             for e in &log.events {
                 out.push(Observation {
@@ -309,7 +314,93 @@ pub fn value_fact(
     }
 }
 
-fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
+/// The path of `path` below `root` (`HKEY_USERS\S-1-5-19`), as the hive itself spells it.
+fn below_root<'a>(root: &str, path: &'a str) -> &'a str {
+    path.get(..root.len())
+        .filter(|head| head.eq_ignore_ascii_case(root))
+        .and_then(|_| path.get(root.len()..))
+        .map_or(path, |rest| rest.trim_start_matches('\\'))
+}
+
+/// A binary hive: its proxy keys read like an export, each piece of evidence citing the hive
+/// and the key path, attributed as the hive was (collection path, embedded name, file name).
+/// Stale copies are never evidence; an unattributed hive holding a blob is reported as such.
+fn from_hive(file: &str, hive: &HiveProxyKeys, out: &mut Vec<Observation>) {
+    if hive.mount.stale.is_some() {
+        return;
+    }
+    let Some(account) = &hive.mount.account else {
+        for key in &hive.export.keys {
+            if key.values.iter().any(|v| v.name.eq_ignore_ascii_case(DCS)) {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::Unattributed,
+                    at: EvidenceRef::new(file, 0).in_key(key.path.clone()),
+                    attribution: Attribution::Content,
+                });
+            }
+        }
+        return;
+    };
+    let attribution = match hive.mount.attribution {
+        Some(AttributedBy::Path) => Attribution::Path,
+        Some(AttributedBy::FileName) => Attribution::FileName,
+        // The name Windows wrote into the hive is the hive's own content.
+        Some(AttributedBy::EmbeddedName) | None => Attribution::Content,
+    };
+    let root = account.root_path();
+    let start = out.len();
+    from_reg_export(file, &hive.export, Some(&root), out);
+    // A hive holds every key: an absent Connections key is the value absent, not unknown.
+    let principal = Principal::from_key(account.principal());
+    for rel in &hive.missing_keys {
+        let full = format!("{root}\\{rel}");
+        if classify_key(&full) != KeyRole::Connections {
+            continue;
+        }
+        let Some(owner) = owner_of_key(&full) else {
+            continue;
+        };
+        if owner.principal == Principal::Machine {
+            continue;
+        }
+        out.push(Observation {
+            principal: Some(owner.principal),
+            user: owner.user,
+            fact: Fact::Missing { assumed: false },
+            at: EvidenceRef::new(file, 0).in_key(rel.clone()),
+            attribution,
+        });
+    }
+    if hive.dirty_without_logs {
+        out.push(Observation {
+            principal,
+            user: None,
+            fact: Fact::HiveLogsMissing,
+            at: EvidenceRef::new(file, 0),
+            attribution,
+        });
+    }
+    for o in out.iter_mut().skip(start) {
+        o.attribution = attribution;
+    }
+}
+
+fn from_reg_export(
+    file: &str,
+    export: &RegExport,
+    hive_root: Option<&str>,
+    out: &mut Vec<Observation>,
+) {
+    // In a hive, evidence cites the key (hives have no lines).
+    let at = |path: &str, line: u64| {
+        let r = EvidenceRef::new(file, line);
+        match hive_root {
+            Some(root) => r.in_key(below_root(root, path)),
+            None => r,
+        }
+    };
     // Keys covering `…\Connections`, and whether DefaultConnectionSettings was set in any of them.
     let mut connections: Vec<(String, u64, bool)> = Vec::new();
     for key in &export.keys {
@@ -344,7 +435,7 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
                     principal: Some(principal),
                     user,
                     fact,
-                    at: EvidenceRef::new(file, v.line),
+                    at: at(&key.path, v.line),
                     attribution: Attribution::Content,
                 });
             }
@@ -353,6 +444,7 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
     // A recursive export of an account's `Internet Settings` with subkeys but no `Connections`
     // shows the value absent (regedit and `reg export` always include subkeys).
     for (path, line) in settings_keys_without_connections(export) {
+        let place = at(&path, line);
         let Some(owner) = owner_of_key(&path) else {
             continue;
         };
@@ -363,7 +455,7 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
             principal: Some(owner.principal),
             user: owner.user,
             fact: Fact::Missing { assumed: true },
-            at: EvidenceRef::new(file, line),
+            at: place,
             attribution: Attribution::Content,
         });
     }
@@ -371,6 +463,7 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
         if has {
             continue;
         }
+        let place = at(&path, line);
         let Some(owner) = owner_of_key(&path) else {
             continue;
         };
@@ -382,7 +475,7 @@ fn from_reg_export(file: &str, export: &RegExport, out: &mut Vec<Observation>) {
             principal: Some(owner.principal),
             user: owner.user,
             fact: Fact::Missing { assumed: false },
-            at: EvidenceRef::new(file, line),
+            at: place,
             attribution: Attribution::Content,
         });
     }

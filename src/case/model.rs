@@ -11,11 +11,14 @@ use super::principals::{Attribution, Principal};
 use crate::probe::ProbeOutcome;
 
 /// Where a statement comes from: an upload and a 1-based line (none when the file as a
-/// whole speaks), how its account was told, or a probe run from this machine.
+/// whole speaks) or, in a binary hive, the key path; how its account was told; or a probe run
+/// from this machine.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EvidenceRef {
     pub file: String,
     pub line: Option<u64>,
+    /// In a binary registry hive (which has no lines): the key, relative to the hive's root.
+    pub key: Option<String>,
     /// How the account this evidence speaks of was told (null for case-wide evidence).
     pub attribution: Option<Attribution>,
     /// A probe run from this machine (`direct` or `proxy host:port`) instead of a file.
@@ -28,6 +31,7 @@ impl EvidenceRef {
         EvidenceRef {
             file: file.into(),
             line: (line > 0).then_some(line),
+            key: None,
             attribution: None,
             probe: None,
         }
@@ -39,11 +43,18 @@ impl EvidenceRef {
         self
     }
 
+    /// The same file, at this key of a binary hive (path relative to the hive's root).
+    pub fn in_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
     /// A probe run from this machine through `route`.
     pub fn probe_here(route: impl Into<String>) -> Self {
         EvidenceRef {
             file: String::new(),
             line: None,
+            key: None,
             attribution: None,
             probe: Some(route.into()),
         }
@@ -51,7 +62,10 @@ impl EvidenceRef {
 
     /// The same place, whatever the attribution (for grouping).
     pub fn same_place(&self, other: &EvidenceRef) -> bool {
-        self.file == other.file && self.line == other.line && self.probe == other.probe
+        self.file == other.file
+            && self.line == other.line
+            && self.key == other.key
+            && self.probe == other.probe
     }
 }
 
@@ -66,6 +80,9 @@ impl Serialize for EvidenceRef {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("file", &self.file)?;
         m.serialize_entry("line", &self.line)?;
+        if let Some(k) = &self.key {
+            m.serialize_entry("key", k)?;
+        }
         if let Some(a) = self.attribution {
             m.serialize_entry("attribution", &a)?;
         }
@@ -90,11 +107,12 @@ impl JsonSchema for EvidenceRef {
                     "additionalProperties": false
                 },
                 {
-                    "description": "An upload and a 1-based line (null: the file as a whole).",
+                    "description": "An upload and a 1-based line (null: the file as a whole); in a binary hive, the key path.",
                     "type": "object",
                     "properties": {
                         "file": { "type": "string" },
                         "line": { "type": ["integer", "null"], "minimum": 1 },
+                        "key": { "type": "string" },
                         "attribution": attribution
                     },
                     "required": ["file", "line"],
@@ -111,6 +129,10 @@ impl std::fmt::Display for EvidenceRef {
             (Some(route), _) => write!(f, "probe from here via {route}"),
             (None, Some(line)) => write!(f, "{}:{}", self.file, line),
             (None, None) => write!(f, "{}", self.file),
+        }?;
+        match &self.key {
+            Some(k) if self.probe.is_none() => write!(f, " [{k}]"),
+            _ => Ok(()),
         }
     }
 }
@@ -148,6 +170,36 @@ pub struct PrincipalReport {
     /// attribution, absence read from a recursive export).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,
+    /// The PAC script the account's route depends on, evaluated for the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pac: Option<PacReport>,
+}
+
+/// A PAC script evaluated for the sensor's ping URL, as one account uses it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PacReport {
+    /// The script: an upload of the case, or the file given with `--pac`.
+    pub script: String,
+    /// The URL the script was called with (`https://<endpoint>/tri/sensor/api/ping`).
+    pub url: String,
+    /// `FindProxyForURLEx` or `FindProxyForURL` (null when the script failed to load).
+    pub entry_point: Option<String>,
+    /// The exact string returned (null when the script failed).
+    pub result: Option<String>,
+    /// How the sensor uses the first entry.
+    pub route: crate::pac::PacRouteKind,
+    /// `host:port` of the first entry when it is a proxy.
+    pub proxy: Option<String>,
+    /// Why the script failed (kind and message), when it did.
+    pub error: Option<String>,
+    /// Defaults the answer relied on because no fact was given (`myIpAddress`,
+    /// `dnsResolve:NAME`, `clock`).
+    pub depends_on: Vec<String>,
+    /// Facts of the command line the answer relied on (`myIpAddress=IP`,
+    /// `dnsResolve:NAME=IP`, `dnsResolve:NAME=unresolvable`, `clock=RFC3339`).
+    pub facts_used: Vec<String>,
+    /// `https://<endpoint>/` gets another route (the script looks at the URL's path).
+    pub routes_differ: bool,
 }
 
 /// One user hive's proxy settings (HKCU or `HKEY_USERS\S-1-5-21-…`).
@@ -169,6 +221,7 @@ impl PrincipalReport {
             reference: None,
             users: Vec::new(),
             assumptions: Vec::new(),
+            pac: None,
         }
     }
 }

@@ -34,6 +34,19 @@ pub struct Assembled {
 pub struct ResolveOptions {
     /// `--endpoint HOST` (or `--workspace NAME` made a host).
     pub endpoint: Option<String>,
+    /// How PAC scripts are evaluated: `--pac FILE`, the fact flags, the limits.
+    pub pac: PacOptions,
+}
+
+/// The command line's part in PAC evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct PacOptions {
+    /// `--pac FILE`: the script of every PAC account whose own script is not uploaded.
+    pub script: Option<crate::pac::ScriptFile>,
+    /// `--my-ip`, `--resolve`, `--unresolvable`, `--now` (defaults: see `docs/pac.md`).
+    pub facts: crate::pac::PacFacts,
+    /// `--pac-timeout-ms`, `--max-pac-kib`.
+    pub limits: crate::pac::PacLimits,
 }
 
 /// How one service account's evidence compares with the current user's.
@@ -179,6 +192,8 @@ pub struct Resolved {
     pub captured_probes: Vec<CapturedProbe>,
     /// Sensor-log events by kind, in the contract's precedence order.
     pub log_groups: Vec<LogGroup>,
+    /// Dirty binary hives read without their transaction logs, with the account each shows.
+    pub hive_logs_missing: Vec<(Option<Principal>, EvidenceRef)>,
 }
 
 impl Resolved {
@@ -315,8 +330,22 @@ fn state_of(eff: &Effective, p: Principal) -> State {
     }
 }
 
+/// Evaluates one script for one request (the real engine, or a stand-in in tests).
+type Evaluator<'e> = dyn FnMut(&str, &crate::pac::PacRequest) -> crate::pac::PacEvaluation + 'e;
+
 /// Resolves a case: one pass over the observations, then each account weighed once.
 pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
+    let pac = &options.pac;
+    resolve_with(assembled, options, &mut |script, req| {
+        crate::pac::evaluate(script, req, &pac.facts, &pac.limits)
+    })
+}
+
+fn resolve_with(
+    assembled: Assembled,
+    options: &ResolveOptions,
+    evaluator: &mut Evaluator<'_>,
+) -> Resolved {
     let mut gathered: BTreeMap<Principal, Gathered> = BTreeMap::new();
     let mut empty = Vec::new();
     let mut truncated_unattributed = Vec::new();
@@ -328,6 +357,7 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
     let mut log_endpoint: Option<String> = None;
     let mut manifest_endpoint: Option<String> = None;
     let mut pac_scripts: Vec<(EvidenceRef, String)> = Vec::new();
+    let mut hive_logs_missing = Vec::new();
     let mut logs: BTreeMap<EventKind, LogGroup> = BTreeMap::new();
 
     for o in assembled.observations {
@@ -455,6 +485,7 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
                 }
             }
             Fact::PacScript { source } => pac_scripts.push((at, source)),
+            Fact::HiveLogsMissing => hive_logs_missing.push((o.principal, at)),
             Fact::CaptureEmpty => empty.push(at),
             Fact::Unattributed => unattributed.push(at),
         }
@@ -505,6 +536,7 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
             .iter()
             .filter_map(|k| logs.remove(k))
             .collect(),
+        hive_logs_missing,
     };
 
     // The current user first: the service accounts are compared with it.
@@ -543,15 +575,28 @@ pub fn resolve(assembled: Assembled, options: &ResolveOptions) -> Resolved {
     for a in resolved.accounts.values_mut() {
         set_route(a, &host, user_settings.as_ref());
     }
-    evaluate_pac(&mut resolved, &pac_scripts, &host);
+    let supplied = options
+        .pac
+        .script
+        .as_ref()
+        .map(|f| (EvidenceRef::new(f.file.clone(), 0), f.source.clone()));
+    evaluate_pac(
+        &mut resolved,
+        &pac_scripts,
+        supplied.as_ref(),
+        &host,
+        evaluator,
+    );
     resolved
 }
 
-/// The script an account's PAC URL (or WPAD) names: by file name, `wpad.dat` for automatic
-/// detection, or the only script of the case.
+/// The script an account's PAC URL (or WPAD) names: an upload with that file name (`wpad.dat`
+/// for automatic detection), else the script given with `--pac`, else the only script of
+/// the case.
 fn script_for<'a>(
     route: &RouteKind,
     scripts: &'a [(EvidenceRef, String)],
+    supplied: Option<&'a (EvidenceRef, String)>,
 ) -> Option<&'a (EvidenceRef, String)> {
     let base = |f: &str| {
         f.rsplit(['/', '\\', '!'])
@@ -570,34 +615,41 @@ fn script_for<'a>(
     scripts
         .iter()
         .find(|(at, _)| base(&at.file) == wanted)
+        .or(supplied)
         .or(match scripts {
             [only] => Some(only),
             _ => None,
         })
 }
 
-/// Evaluates each distinct script once for the endpoint and replaces the route of every
-/// account that depends on it by the first entry of the result.
-fn evaluate_pac(resolved: &mut Resolved, scripts: &[(EvidenceRef, String)], host: &str) {
-    if scripts.is_empty() {
+/// Evaluates each distinct script once per URL (the endpoint's ping URL and its root) and
+/// replaces the route of every account that depends on it by the first entry of the result.
+fn evaluate_pac(
+    resolved: &mut Resolved,
+    scripts: &[(EvidenceRef, String)],
+    supplied: Option<&(EvidenceRef, String)>,
+    host: &str,
+    evaluator: &mut Evaluator<'_>,
+) {
+    if scripts.is_empty() && supplied.is_none() {
         return;
     }
-    let facts = crate::pac::PacFacts::default();
-    let limits = crate::pac::PacLimits::default();
-    let mut cache: Vec<(String, crate::pac::EndpointEvaluation)> = Vec::new();
+    // (script file, URL) -> evaluation.
+    let mut cache: Vec<((String, String), crate::pac::PacEvaluation)> = Vec::new();
     for a in resolved.accounts.values_mut() {
         let Some(route) = &a.route else { continue };
-        let Some((at, source)) = script_for(&route.kind, scripts) else {
+        let Some((at, source)) = script_for(&route.kind, scripts, supplied) else {
             continue;
         };
-        let evaluation = match cache.iter().find(|(f, _)| *f == at.file) {
-            Some((_, e)) => e.clone(),
-            None => {
-                let e = crate::pac::evaluate_endpoint(source, host, &facts, &limits);
-                cache.push((at.file.clone(), e.clone()));
-                e
+        let evaluation = crate::pac::evaluate_endpoint_with(host, |req| {
+            let key = (at.file.clone(), req.url.clone());
+            if let Some((_, e)) = cache.iter().find(|(k, _)| *k == key) {
+                return e.clone();
             }
-        };
+            let e = evaluator(source, req);
+            cache.push((key, e.clone()));
+            e
+        });
         let first = &evaluation.ping.route;
         let via = format!("the PAC script {} says {}", at.file, first.reason);
         a.route = Some(match (first.kind, &first.host, first.port) {
@@ -938,4 +990,177 @@ fn plain_direct(eff: &Effective) -> crate::proxy::EffectiveSettings {
     let mut m = eff.model.clone();
     m.auto_detect = false;
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::evidence::Fact;
+    use crate::pac::{PacFacts, PacLimits, PacRequest};
+
+    fn blob(flags: u32, pac: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [0x46u32, 1, flags] {
+            b.extend(v.to_le_bytes());
+        }
+        for s in ["", "", pac] {
+            b.extend((s.len() as u32).to_le_bytes());
+            b.extend(s.as_bytes());
+        }
+        b.extend([0u8; 32]);
+        b
+    }
+
+    fn obs(p: Option<Principal>, fact: Fact, file: &str) -> Observation {
+        Observation {
+            principal: p,
+            user: None,
+            fact,
+            at: EvidenceRef::new(file, 1),
+            attribution: Attribution::Content,
+        }
+    }
+
+    const SCRIPT: &str =
+        "function FindProxyForURL(url, host) { return \"PROXY p.contoso.com:8080\"; }";
+
+    /// Three accounts on the same PAC URL, one more on another script: each script runs once
+    /// per URL (the ping URL and the root), not once per account.
+    #[test]
+    fn one_evaluation_per_script_and_url() {
+        let pac = |p| {
+            obs(
+                Some(p),
+                Fact::ConnectionBlob {
+                    bytes: blob(5, "http://wpad.contoso.com/proxy.pac"),
+                },
+                "export.reg",
+            )
+        };
+        let assembled = Assembled {
+            name: "t".into(),
+            observations: vec![
+                pac(Principal::CurrentUser),
+                pac(Principal::LocalSystem),
+                pac(Principal::LocalService),
+                obs(
+                    Some(Principal::NetworkService),
+                    Fact::ConnectionBlob {
+                        bytes: blob(5, "http://wpad.contoso.com/other.pac"),
+                    },
+                    "export.reg",
+                ),
+                obs(
+                    None,
+                    Fact::PacScript {
+                        source: SCRIPT.into(),
+                    },
+                    "up/proxy.pac",
+                ),
+                obs(
+                    None,
+                    Fact::PacScript {
+                        source: SCRIPT.replace("p.contoso", "q.contoso"),
+                    },
+                    "up/other.pac",
+                ),
+            ],
+            ..Assembled::default()
+        };
+        let mut calls: Vec<(String, String)> = Vec::new();
+        let resolved = resolve_with(
+            assembled,
+            &ResolveOptions::default(),
+            &mut |script: &str, req: &PacRequest| {
+                calls.push((script.to_string(), req.url.clone()));
+                crate::pac::evaluate(script, req, &PacFacts::default(), &PacLimits::default())
+            },
+        );
+        assert_eq!(calls.len(), 4, "{calls:?}");
+        let mut distinct = calls.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 4);
+        for p in [
+            Principal::CurrentUser,
+            Principal::LocalSystem,
+            Principal::LocalService,
+        ] {
+            let a = &resolved.accounts[&p];
+            assert_eq!(
+                a.pac.as_ref().map(|o| o.script.file.as_str()),
+                Some("up/proxy.pac")
+            );
+            assert_eq!(
+                a.route.as_ref().map(|r| r.kind.clone()),
+                Some(RouteKind::Proxy {
+                    host: "p.contoso.com".into(),
+                    port: 8080
+                })
+            );
+        }
+        let ns = &resolved.accounts[&Principal::NetworkService];
+        assert_eq!(
+            ns.pac.as_ref().map(|o| o.script.file.as_str()),
+            Some("up/other.pac")
+        );
+    }
+
+    /// `--pac FILE` serves accounts whose own script is not uploaded; an upload named like
+    /// the account's URL still wins.
+    #[test]
+    fn supplied_script_fills_in_for_missing_uploads() {
+        let pac = |p, url| {
+            obs(
+                Some(p),
+                Fact::ConnectionBlob {
+                    bytes: blob(5, url),
+                },
+                "export.reg",
+            )
+        };
+        let assembled = Assembled {
+            name: "t".into(),
+            observations: vec![
+                pac(Principal::LocalSystem, "http://wpad.contoso.com/proxy.pac"),
+                pac(
+                    Principal::LocalService,
+                    "http://wpad.contoso.com/sensor.pac",
+                ),
+                obs(
+                    None,
+                    Fact::PacScript {
+                        source: SCRIPT.into(),
+                    },
+                    "up/proxy.pac",
+                ),
+            ],
+            ..Assembled::default()
+        };
+        let options = ResolveOptions {
+            pac: PacOptions {
+                script: Some(crate::pac::ScriptFile {
+                    file: "given/wpad.dat".into(),
+                    source: SCRIPT.replace("p.contoso", "given.contoso"),
+                }),
+                ..PacOptions::default()
+            },
+            ..ResolveOptions::default()
+        };
+        let resolved = resolve(assembled, &options);
+        let file = |p: Principal| {
+            resolved.accounts[&p]
+                .pac
+                .as_ref()
+                .map(|o| o.script.file.clone())
+        };
+        assert_eq!(
+            file(Principal::LocalSystem).as_deref(),
+            Some("up/proxy.pac")
+        );
+        assert_eq!(
+            file(Principal::LocalService).as_deref(),
+            Some("given/wpad.dat")
+        );
+    }
 }

@@ -28,6 +28,14 @@ pub fn limits_from(args: &LimitArgs) -> Limits {
     }
 }
 
+/// Caps on binary hives from the command line (`--max-hive-mib`).
+pub fn hive_limits_from(args: &LimitArgs) -> crate::formats::reg_hive::HiveLimits {
+    crate::formats::reg_hive::HiveLimits {
+        max_hive_bytes: args.max_hive_mib.saturating_mul(1024 * 1024),
+        ..crate::formats::reg_hive::HiveLimits::default()
+    }
+}
+
 /// The endpoint host of `--endpoint HOST` or `--workspace NAME` (`NAME` + `sensorapi.atp.azure.com`).
 pub fn endpoint_from(
     endpoint: Option<&str>,
@@ -126,6 +134,17 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         },
         None => None,
     };
+    let pac_limits = args.pac_limits.limits();
+    let pac_script = match &args.pac {
+        Some(path) => match crate::pac::read_script_file(path, &pac_limits) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                ctx.error(&format!("--pac {e}"));
+                return EXIT_INPUT;
+            }
+        },
+        None => None,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(ctx.threads.unwrap_or(0))
         .build();
@@ -143,8 +162,18 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
             .map(|h| format!("https://{h}/tri/sensor/api/ping"))
     });
     let options = PipelineOptions {
-        analyze: case::AnalyzeOptions { limits },
-        resolve: ResolveOptions { endpoint },
+        analyze: case::AnalyzeOptions {
+            limits,
+            hive: hive_limits_from(&args.limits),
+        },
+        resolve: ResolveOptions {
+            endpoint,
+            pac: case::PacOptions {
+                script: pac_script,
+                facts: args.pac_facts.facts(),
+                limits: pac_limits,
+            },
+        },
         probe: args.probe.then(|| ProbeOptions {
             url: probe_url,
             on_customer_network: args.on_customer_network,

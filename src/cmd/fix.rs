@@ -48,7 +48,13 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let assembled = case::assemble(&merged, &AnalyzeOptions { limits });
+    let assembled = case::assemble(
+        &merged,
+        &AnalyzeOptions {
+            limits,
+            hive: super::analyze::hive_limits_from(&args.limits),
+        },
+    );
     // A fix written from part of the evidence could copy the wrong value: stop instead.
     let unreadable: Vec<String> = assembled
         .inputs
@@ -79,7 +85,13 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
             ctx.warn(&format!("ignored: {}: {why}", i.file));
         }
     }
-    let resolved = case::resolve(assembled, &ResolveOptions { endpoint });
+    let resolved = case::resolve(
+        assembled,
+        &ResolveOptions {
+            endpoint,
+            ..ResolveOptions::default()
+        },
+    );
     let report = case::judge(&resolved, &[]);
     let request = request_from_case(&report, &resolved);
     let plan = match fix::plan(&request, args.use_file.as_deref()) {

@@ -4,17 +4,15 @@
 //! Exit codes: 0 the script returned a string, 1 the script failed (syntax, exception, limit,
 //! bad return), 2 the file is unreadable, 3 usage.
 
-use std::io::{self, Read, Write};
-use std::time::Duration;
-
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;
+use std::io::{self, Read, Write};
 
-use crate::cli::{Format, PacArgs};
-use crate::pac::{self, Dependency, PacEvaluation, PacFacts, PacLimits, PacRequest};
+use crate::cli::{PacArgs, PacFormat};
+use crate::pac::{self, Dependency, PacEvaluation, PacRequest};
 use crate::text::{self, escape_control, LegacyHint};
 
-use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
+use super::{Context, EXIT_FINDING, EXIT_INPUT};
 
 /// Schema version of the `pac` document (Version 2 of the contract).
 const PAC_SCHEMA_VERSION: u32 = 2;
@@ -32,19 +30,8 @@ struct PacOutput<'a> {
 
 pub fn run(ctx: &Context, args: &PacArgs) -> u8 {
     let name = args.file.to_string_lossy().into_owned();
-    let limits = PacLimits {
-        max_script_bytes: usize::try_from(args.max_pac_kib.saturating_mul(1024))
-            .unwrap_or(usize::MAX),
-        time: Duration::from_millis(args.pac_timeout_ms),
-        ..PacLimits::default()
-    };
-    let format = ctx.auto_format(args.format);
-    if !matches!(format, Format::Json | Format::Jsonl | Format::Table) {
-        ctx.warn(&format!(
-            "pac: --format {format:?} is not supported (table or json)"
-        ));
-        return EXIT_USAGE;
-    }
+    let limits = args.limits.limits();
+    let format = ctx.pick_format(args.format, PacFormat::Table, PacFormat::Json);
     // Enough bytes that a script over the limit is still over it once decoded (UTF-16 halves).
     let cap = (limits.max_script_bytes as u64)
         .saturating_mul(4)
@@ -64,17 +51,7 @@ pub fn run(ctx: &Context, args: &PacArgs) -> u8 {
     if let Some(h) = &args.host {
         req.host = h.clone();
     }
-    let mut facts = PacFacts {
-        my_ips: args.my_ip.clone(),
-        now: args.now,
-        ..PacFacts::default()
-    };
-    for (n, ips) in &args.resolve {
-        facts.add_resolve(n, ips.iter().copied());
-    }
-    for n in &args.unresolvable {
-        facts.add_unresolvable(n);
-    }
+    let facts = args.facts.facts();
     let evaluation = pac::evaluate(&decoded.text, &req, &facts, &limits);
     let out = PacOutput {
         schema_version: PAC_SCHEMA_VERSION,
@@ -84,9 +61,9 @@ pub fn run(ctx: &Context, args: &PacArgs) -> u8 {
         evaluation: &evaluation,
     };
     let rendered = match format {
-        Format::Table => Ok(table(&out)),
-        Format::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),
-        _ => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
+        PacFormat::Table => Ok(table(&out)),
+        PacFormat::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),
+        PacFormat::Json => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
     };
     let rendered = match rendered {
         Ok(r) => r,
@@ -171,6 +148,10 @@ fn table(out: &PacOutput<'_>) -> String {
     if !e.depends_on.is_empty() {
         let lines: Vec<String> = e.depends_on.iter().map(Dependency::sentence).collect();
         rows.push(("Depends on", lines.join("\n")));
+    }
+    if !e.facts_used.is_empty() {
+        let lines: Vec<String> = e.facts_used.iter().map(|f| f.sentence()).collect();
+        rows.push(("Facts given", lines.join("\n")));
     }
     if !e.alerts.is_empty() {
         rows.push(("alert()", e.alerts.join("\n")));

@@ -28,6 +28,7 @@ struct Outcome {
 /// What the helpers recorded during the run.
 struct Noticed {
     depends_on: Vec<super::Dependency>,
+    facts_used: Vec<super::FactUsed>,
     alerts: Vec<String>,
 }
 
@@ -70,9 +71,9 @@ pub(super) fn evaluate(
             }
         })
     };
-    let (depends_on, alerts) = outcome
+    let (depends_on, facts_used, alerts) = outcome
         .noticed
-        .map(|s| (s.depends_on, s.alerts))
+        .map(|s| (s.depends_on, s.facts_used, s.alerts))
         .unwrap_or_default();
     let (result, error, route) = match outcome.result {
         Ok(r) => {
@@ -90,6 +91,7 @@ pub(super) fn evaluate(
         error,
         route,
         depends_on,
+        facts_used,
         alerts,
         elapsed: start.elapsed(),
     }
@@ -182,6 +184,7 @@ fn run(
     // The helpers still hold the state until the runtime is dropped: take what they noticed.
     let noticed = state.try_borrow_mut().ok().map(|mut s| Noticed {
         depends_on: std::mem::take(&mut s.depends_on),
+        facts_used: std::mem::take(&mut s.facts_used),
         alerts: std::mem::take(&mut s.alerts),
     });
     Outcome {

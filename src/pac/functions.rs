@@ -14,7 +14,7 @@ use rquickjs::function::Rest;
 use rquickjs::{Ctx, Function, Value};
 
 use super::limits::{MAX_ALERTS, MAX_ALERT_CHARS, MAX_HELPER_ARG_BYTES};
-use super::{normalize_name, Dependency, PacFacts};
+use super::{normalize_name, Dependency, FactUsed, PacFacts};
 
 /// Most dependencies recorded (a script resolving a million names still ends bounded).
 const MAX_DEPENDENCIES: usize = 64;
@@ -26,6 +26,8 @@ const MAX_DEPENDENCY_NAME: usize = 253;
 pub(crate) struct HelperState {
     pub facts: PacFacts,
     pub depends_on: Vec<Dependency>,
+    /// Facts of the command line the helpers answered from.
+    pub facts_used: Vec<FactUsed>,
     pub alerts: Vec<String>,
     /// Helpers stop long work (shExpMatch on huge strings) at this instant.
     pub deadline: Instant,
@@ -36,6 +38,7 @@ impl HelperState {
         HelperState {
             facts,
             depends_on: Vec::new(),
+            facts_used: Vec::new(),
             alerts: Vec::new(),
             deadline,
         }
@@ -47,6 +50,12 @@ impl HelperState {
         }
     }
 
+    fn used(&mut self, f: FactUsed) {
+        if self.facts_used.len() < MAX_DEPENDENCIES && !self.facts_used.contains(&f) {
+            self.facts_used.push(f);
+        }
+    }
+
     /// Every address of `name`: an IP literal is itself; otherwise the facts, and an unknown
     /// name is unresolvable (recorded as an assumption unless `--unresolvable` said so).
     pub fn resolve_all(&mut self, name: &str) -> Vec<IpAddr> {
@@ -55,9 +64,13 @@ impl HelperState {
         }
         let key = normalize_name(name);
         if let Some(ips) = self.facts.resolve.get(&key) {
-            return ips.clone();
+            let ips = ips.clone();
+            self.used(FactUsed::Resolve(key, ips.clone()));
+            return ips;
         }
-        if !self.facts.unresolvable.contains(&key) {
+        if self.facts.unresolvable.contains(&key) {
+            self.used(FactUsed::Unresolvable(key));
+        } else {
             let shown: String = key.chars().take(MAX_DEPENDENCY_NAME).collect();
             self.depend(Dependency::DnsResolve(shown));
         }
@@ -76,7 +89,11 @@ impl HelperState {
     pub fn my_ip(&mut self) -> IpAddr {
         let facts = &self.facts.my_ips;
         match facts.iter().find(|ip| ip.is_ipv4()).or(facts.first()) {
-            Some(ip) => *ip,
+            Some(ip) => {
+                let ip = *ip;
+                self.used(FactUsed::MyIpAddress(ip));
+                ip
+            }
             None => {
                 self.depend(Dependency::MyIpAddress);
                 IpAddr::V4(Ipv4Addr::LOCALHOST)
@@ -90,13 +107,18 @@ impl HelperState {
             self.depend(Dependency::MyIpAddress);
             return vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
         }
-        self.facts.my_ips.clone()
+        let ips = self.facts.my_ips.clone();
+        self.used(FactUsed::MyIpAddressEx(ips.clone()));
+        ips
     }
 
     /// The clock (`--now`, else the wall clock, recorded).
     pub fn now(&mut self) -> Civil {
         let secs = match self.facts.now {
-            Some(s) => s,
+            Some(s) => {
+                self.used(FactUsed::Clock(s));
+                s
+            }
             None => {
                 self.depend(Dependency::Clock);
                 SystemTime::now()

@@ -238,6 +238,72 @@ impl Serialize for Dependency {
     }
 }
 
+/// A fact given on the command line that the answer relied on, named as given.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FactUsed {
+    /// `myIpAddress()` answered this `--my-ip`.
+    MyIpAddress(IpAddr),
+    /// `myIpAddressEx()` answered every `--my-ip`.
+    MyIpAddressEx(Vec<IpAddr>),
+    /// A name resolved through `--resolve` (lower-case, no trailing dot).
+    Resolve(String, Vec<IpAddr>),
+    /// A name given with `--unresolvable`.
+    Unresolvable(String),
+    /// The clock pinned by `--now`, in seconds since 1970 UTC.
+    Clock(i64),
+}
+
+fn join_ips(ips: &[IpAddr], sep: &str) -> String {
+    ips.iter()
+        .map(IpAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// `2026-03-03T09:30:00Z` for seconds since 1970 UTC.
+pub fn format_rfc3339(secs: i64) -> String {
+    let c = functions::Civil::from_unix(secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+impl FactUsed {
+    /// The JSON spelling: `myIpAddress=IP`, `myIpAddressEx=IP;IP`, `dnsResolve:NAME=IP,IP`,
+    /// `dnsResolve:NAME=unresolvable`, `clock=RFC3339`.
+    pub fn as_string(&self) -> String {
+        match self {
+            FactUsed::MyIpAddress(ip) => format!("myIpAddress={ip}"),
+            FactUsed::MyIpAddressEx(ips) => format!("myIpAddressEx={}", join_ips(ips, ";")),
+            FactUsed::Resolve(n, ips) => format!("dnsResolve:{n}={}", join_ips(ips, ",")),
+            FactUsed::Unresolvable(n) => format!("dnsResolve:{n}=unresolvable"),
+            FactUsed::Clock(s) => format!("clock={}", format_rfc3339(*s)),
+        }
+    }
+
+    /// One phrase for reports, naming the flag that gave the fact.
+    pub fn sentence(&self) -> String {
+        match self {
+            FactUsed::MyIpAddress(ip) => format!("myIpAddress() = {ip} (--my-ip)"),
+            FactUsed::MyIpAddressEx(ips) => {
+                format!("myIpAddressEx() = {} (--my-ip)", join_ips(ips, ";"))
+            }
+            FactUsed::Resolve(n, ips) => {
+                format!("`{n}` resolves to {} (--resolve)", join_ips(ips, ", "))
+            }
+            FactUsed::Unresolvable(n) => format!("`{n}` does not resolve (--unresolvable)"),
+            FactUsed::Clock(s) => format!("the clock reads {} (--now)", format_rfc3339(*s)),
+        }
+    }
+}
+
+impl Serialize for FactUsed {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_string())
+    }
+}
+
 /// The outcome of one evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PacEvaluation {
@@ -249,6 +315,9 @@ pub struct PacEvaluation {
     pub route: PacRoute,
     /// Defaults the answer relied on, in the order first consulted.
     pub depends_on: Vec<Dependency>,
+    /// Facts from the command line the answer relied on, in the order first consulted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub facts_used: Vec<FactUsed>,
     /// `alert()` messages (at most [`limits::MAX_ALERTS`], each cut at [`limits::MAX_ALERT_CHARS`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
@@ -305,18 +374,17 @@ pub fn evaluate_endpoint(
     facts: &PacFacts,
     limits: &PacLimits,
 ) -> EndpointEvaluation {
-    let ping = evaluate(
-        script,
-        &PacRequest::for_url(&ping_url(endpoint_host)),
-        facts,
-        limits,
-    );
-    let root = evaluate(
-        script,
-        &PacRequest::for_url(&format!("https://{endpoint_host}/")),
-        facts,
-        limits,
-    );
+    evaluate_endpoint_with(endpoint_host, |req| evaluate(script, req, facts, limits))
+}
+
+/// The endpoint's ping URL and bare URL, each evaluated through `eval` (the case resolution
+/// passes a cached evaluator so that a script is run once per URL however many accounts use it).
+pub fn evaluate_endpoint_with(
+    endpoint_host: &str,
+    mut eval: impl FnMut(&PacRequest) -> PacEvaluation,
+) -> EndpointEvaluation {
+    let ping = eval(&PacRequest::for_url(&ping_url(endpoint_host)));
+    let root = eval(&PacRequest::for_url(&format!("https://{endpoint_host}/")));
     let same =
         |a: &PacRoute, b: &PacRoute| a.kind == b.kind && a.host == b.host && a.port == b.port;
     let routes_differ = !same(&ping.route, &root.route);
@@ -324,6 +392,68 @@ pub fn evaluate_endpoint(
         ping,
         root,
         routes_differ,
+    }
+}
+
+/// A script given on the command line (`analyze --pac FILE`), read like an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptFile {
+    /// The path as given (cited as evidence).
+    pub file: String,
+    /// The decoded script text.
+    pub source: String,
+}
+
+/// Why `--pac FILE` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptFileError {
+    #[error("{file}: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: not a regular file")]
+    NotRegular { file: String },
+    #[error("{file}: not a PAC script (no function FindProxyForURL or FindProxyForURLEx; read as {kind})")]
+    NotPac { file: String, kind: &'static str },
+}
+
+/// Reads a PAC script file with the detection and decoding of an uploaded `pac-script` (BOM,
+/// UTF-16, CRLF). At most enough bytes are read that a script over `limits.max_script_bytes`
+/// is still over it once decoded: the evaluation then reports `limit-size`, as for an upload.
+pub fn read_script_file(
+    path: &std::path::Path,
+    limits: &PacLimits,
+) -> Result<ScriptFile, ScriptFileError> {
+    use std::io::Read;
+    let file = crate::input::display_name(path);
+    let read = |e| ScriptFileError::Read {
+        file: file.clone(),
+        source: e,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
+    if !meta.is_file() {
+        return Err(ScriptFileError::NotRegular { file });
+    }
+    let cap = (limits.max_script_bytes as u64)
+        .saturating_mul(4)
+        .saturating_add(16);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(cap).read_to_end(&mut bytes))
+        .map_err(read)?;
+    let artifact =
+        crate::artifact::parse_bytes(&file, &bytes, crate::artifact::Scope::ProxyRelevant);
+    match artifact.content {
+        crate::artifact::Content::PacScript(p) => Ok(ScriptFile {
+            file,
+            source: p.source,
+        }),
+        _ => Err(ScriptFileError::NotPac {
+            file,
+            kind: artifact.kind.name(),
+        }),
     }
 }
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// What the sensor does with the result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PacRouteKind {
     /// The first entry is `DIRECT` (or the result names no entry at all).

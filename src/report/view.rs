@@ -124,9 +124,10 @@ pub fn kind_words(kind: &str) -> &'static str {
         "sensor-log" => "sensor log",
         "sensor-config" => "sensor configuration",
         "probe-capture" => "connectivity test output",
-        "hive" => "registry hive (binary)",
+        "reg-hive" | "hive" => "registry hive (binary)",
+        "reg-hive-log" => "registry hive transaction log",
         "collect-manifest" | "manifest" => "collector manifest",
-        "pac" => "PAC script",
+        "pac-script" | "pac" => "PAC script",
         _ => "not recognised",
     }
 }
@@ -149,9 +150,13 @@ pub fn short_evidence(e: &EvidenceRef, case: &str) -> String {
         return format!("probe from here via {route}");
     }
     let rel = short_file(&e.file, case);
-    match e.line {
+    let at = match e.line {
         Some(line) => format!("{rel}:{line}"),
         None => rel,
+    };
+    match &e.key {
+        Some(key) => format!("{at} [{key}]"),
+        None => at,
     }
 }
 

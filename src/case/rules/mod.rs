@@ -168,10 +168,43 @@ fn principal_reports(resolved: &Resolved) -> BTreeMap<Principal, PrincipalReport
                 reference: a.reference_user.clone(),
                 users: a.users.clone(),
                 assumptions: a.assumptions.clone(),
+                pac: a
+                    .pac
+                    .as_ref()
+                    .map(|pac| pac_report(pac, &resolved.endpoint)),
             },
         );
     }
     out
+}
+
+/// The JSON view of a PAC evaluation for the sensor's ping URL.
+fn pac_report(
+    pac: &super::resolve::PacOutcome,
+    endpoint: &super::model::Endpoint,
+) -> super::model::PacReport {
+    let ping = &pac.evaluation.ping;
+    super::model::PacReport {
+        script: pac.script.file.clone(),
+        url: crate::pac::ping_url(&endpoint.judged_host()),
+        entry_point: ping.entry_point.map(|e| e.name().to_string()),
+        result: ping.result.clone(),
+        route: ping.route.kind,
+        proxy: match (&ping.route.host, ping.route.port) {
+            (Some(h), Some(p)) => Some(super::resolve::join_host_port(h, p)),
+            _ => None,
+        },
+        error: ping.error.as_ref().map(|e| {
+            let kind = serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("{kind}: {}", e.message)
+        }),
+        depends_on: ping.depends_on.iter().map(|d| d.as_string()).collect(),
+        facts_used: ping.facts_used.iter().map(|f| f.as_string()).collect(),
+        routes_differ: pac.evaluation.routes_differ,
+    }
 }
 
 #[cfg(test)]

@@ -168,6 +168,20 @@ pub fn needs(r: &Resolved, probes: &[ProbeEvidence], findings: &Findings) -> Vec
             }
         }
     }
+    for (p, at) in &r.hive_logs_missing {
+        let name = at.file.rsplit(['/', '\\', '!']).next().unwrap_or(&at.file);
+        let whose = p.map_or_else(
+            || "the account's".to_string(),
+            |p| format!("{}'s", p.label()),
+        );
+        add(&mut out, Need {
+            principal: *p,
+            blocking: false,
+            what: format!("{name}.LOG1 and {name}.LOG2, the transaction logs collected beside {}", at.file),
+            why: format!("the hive is dirty: its newest writes are in those logs, so {whose} settings read from it may be out of date (or collect the hive again with reg save, which writes a clean copy)"),
+            command: p.and_then(hive_save_command),
+        });
+    }
     if r.sensor_proxy.is_none() && !r.inputs.iter().any(|i| i.kind == "sensor-config") {
         add(&mut out, Need {
             principal: Some(Principal::Sensor),
@@ -200,6 +214,19 @@ pub fn needs(r: &Resolved, probes: &[ProbeEvidence], findings: &Findings) -> Vec
     }
     out.sort_by_key(|n| !n.blocking);
     out
+}
+
+/// `reg save` of the account's hive: a clean copy that needs no transaction logs.
+fn hive_save_command(p: Principal) -> Option<String> {
+    let (hive, file) = match p {
+        Principal::LocalSystem => ("HKU\\S-1-5-18", "hku-s-1-5-18.hiv"),
+        Principal::LocalService => ("HKU\\S-1-5-19", "hku-s-1-5-19.hiv"),
+        Principal::NetworkService => ("HKU\\S-1-5-20", "hku-s-1-5-20.hiv"),
+        Principal::CurrentUser => ("HKCU", "hkcu.hiv"),
+        Principal::Machine => ("HKLM\\SOFTWARE", "hklm-software.hiv"),
+        Principal::Winhttp | Principal::Sensor => return None,
+    };
+    Some(format!("reg save \"{hive}\" {file} /y"))
 }
 
 fn query_command(p: Principal) -> String {

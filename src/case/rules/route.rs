@@ -109,10 +109,16 @@ pub fn pac_evaluated(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
         } else {
             String::new()
         };
-        let assumed = if facts.is_empty() {
+        let given: Vec<String> = ping.facts_used.iter().map(|f| f.sentence()).collect();
+        let mut notes = Vec::new();
+        if !given.is_empty() {
+            notes.push(format!("given: {}", given.join(", ")));
+        }
+        notes.extend(facts);
+        let assumed = if notes.is_empty() {
             String::new()
         } else {
-            format!(" ({})", facts.join("; "))
+            format!(" ({})", notes.join("; "))
         };
         f.add(
             FindingId::PacEvaluated,
