@@ -212,12 +212,36 @@ pub struct ReadinessServer {
     pub root_certificates_ok: Option<bool>,
     /// `Details.RootCertificatesDetails`.
     pub root_certificates: Vec<RootCertificate>,
+    /// The report has a `RootCertificatesDetails` entry for the server (an empty list then
+    /// means none of the checked roots is installed; no entry means the report cannot tell).
+    pub root_certificates_listed: bool,
     /// DigiCert Global Root G2 (commercial cloud) is among them.
     pub digicert_g2: bool,
     /// DigiCert Global Root CA (GCC High) is among them.
     pub digicert_global_root_ca: bool,
     /// `Comment` (`Server is not available` when the script could not reach it).
     pub comment: Option<String>,
+    /// Line of the server's name in the report (null when it has none).
+    pub line: Option<u64>,
+}
+
+impl ReadinessServer {
+    /// The script reached the server (its checks mean something).
+    pub fn reached(&self) -> bool {
+        !self
+            .comment
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().contains("not available"))
+    }
+
+    /// The sensor version when a sensor is installed (`N/A` and error texts are not versions).
+    pub fn installed_sensor(&self) -> Option<&str> {
+        self.sensor_version.as_deref().map(str::trim).filter(|v| {
+            v.split('.').count() >= 2
+                && v.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
 }
 
 /// `Test-MdiReadiness.ps1` `mdi-<domain>.json`.
@@ -278,6 +302,9 @@ pub fn parse_readiness(text: &str) -> (MdiReadiness, Vec<Diagnostic>) {
             out.servers.push(readiness_server(s, role));
         }
     }
+    for server in &mut out.servers {
+        server.line = server.fqdn.as_deref().and_then(|f| line_of_string(text, f));
+    }
     if out.servers.is_empty() {
         diags.push(Diagnostic::warning(
             1,
@@ -289,6 +316,30 @@ pub fn parse_readiness(text: &str) -> (MdiReadiness, Vec<Diagnostic>) {
     (out, diags)
 }
 
+/// The 1-based line of the first JSON string equal to `value` (its own quotes included).
+fn line_of_string(text: &str, value: &str) -> Option<u64> {
+    if value.is_empty() || value.contains(['"', '\\']) {
+        return None;
+    }
+    let quoted = format!("\"{value}\"");
+    let at = text.find(&quoted).or_else(|| {
+        // PowerShell keeps the case of the data; a report re-saved by hand may not.
+        let lower = text.to_ascii_lowercase();
+        lower.find(&quoted.to_ascii_lowercase())
+    })?;
+    let before = text.get(..at)?;
+    Some(1 + before.bytes().filter(|b| *b == b'\n').count() as u64 + cr_only_lines(before))
+}
+
+/// Lines ended by a lone CR (old Mac) before a point: counted like the text reader counts them.
+fn cr_only_lines(before: &str) -> u64 {
+    let b = before.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(|(i, c)| **c == b'\r' && b.get(i + 1) != Some(&b'\n'))
+        .count() as u64
+}
+
 fn readiness_server(s: &Value, role: &'static str) -> ReadinessServer {
     let text_of = |k: &str| {
         get_ci(s, k)
@@ -296,16 +347,21 @@ fn readiness_server(s: &Value, role: &'static str) -> ReadinessServer {
             .map(|v| v.chars().take(400).collect::<String>())
     };
     let details = get_ci(s, "Details");
-    let certs: Vec<RootCertificate> =
-        match details.and_then(|d| get_ci(d, "RootCertificatesDetails")) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .take(MAX_ITEMS)
-                .filter_map(root_certificate)
-                .collect(),
-            Some(v @ Value::Object(_)) => root_certificate(v).into_iter().collect(),
-            _ => Vec::new(),
-        };
+    let listed = details.and_then(|d| get_ci(d, "RootCertificatesDetails"));
+    let certs: Vec<RootCertificate> = match listed {
+        Some(Value::Array(a)) => a
+            .iter()
+            .take(MAX_ITEMS)
+            .filter_map(root_certificate)
+            .collect(),
+        Some(v @ Value::Object(_)) => root_certificate(v).into_iter().collect(),
+        _ => Vec::new(),
+    };
+    // `ConvertTo-Json` writes an empty result as null or []: both mean "none found".
+    let root_certificates_listed = matches!(
+        listed,
+        Some(Value::Array(_) | Value::Object(_) | Value::Null)
+    );
     let has = |t: &str| certs.iter().any(|c| c.thumbprint.eq_ignore_ascii_case(t));
     ReadinessServer {
         role,
@@ -315,7 +371,9 @@ fn readiness_server(s: &Value, role: &'static str) -> ReadinessServer {
         digicert_g2: has(DIGICERT_G2),
         digicert_global_root_ca: has(DIGICERT_GLOBAL_ROOT_CA),
         root_certificates: certs,
+        root_certificates_listed,
         comment: text_of("Comment").filter(|c| !c.is_empty()),
+        line: None,
     }
 }
 
