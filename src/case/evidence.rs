@@ -264,8 +264,8 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
 
 /// The Defender for Endpoint client analyzer: its connectivity tests ran as LOCAL SYSTEM
 /// through WinHTTP; its PROXY SETTINGS section states legacy `ProxyServer`/`ProxyEnable`
-/// values of HKLM, LOCAL SYSTEM (`S-1-5-18`, `.DEFAULT`) and the account that ran it (HKCU),
-/// and WinHTTP's setting. Places the section does not mention say nothing (it prints a
+/// values of HKLM, LOCAL SYSTEM (`S-1-5-18`, `.DEFAULT`) and the account that ran it (HKCU:
+/// LOCAL SYSTEM itself when the analyzer says it ran as System), and WinHTTP's setting. Places the section does not mention say nothing (it prints a
 /// line only when the value exists, and never reads `DefaultConnectionSettings`).
 fn from_mde_analyzer(file: &str, a: &MdeAnalyzer, out: &mut Vec<Observation>) {
     for test in &a.urls {
@@ -281,15 +281,18 @@ fn from_mde_analyzer(file: &str, a: &MdeAnalyzer, out: &mut Vec<Observation>) {
         });
     }
     let Some(ps) = &a.proxy_settings else { return };
+    // Run as SYSTEM (not through PsExec from an administrator's session), the script's HKCU
+    // is LOCAL SYSTEM's own hive.
+    let (hkcu, hkcu_user) = if a.run_as.as_deref() == Some("running-as-system") {
+        (Principal::LocalSystem, None)
+    } else {
+        (Principal::CurrentUser, Some("HKEY_CURRENT_USER"))
+    };
     let places = [
         (&ps.machine, Principal::Machine, None),
         (&ps.local_system, Principal::LocalSystem, None),
         (&ps.default_user, Principal::LocalSystem, None),
-        (
-            &ps.current_user,
-            Principal::CurrentUser,
-            Some("HKEY_CURRENT_USER"),
-        ),
+        (&ps.current_user, hkcu, hkcu_user),
     ];
     for (place, principal, user) in places {
         let Some(LegacyProxy {

@@ -168,7 +168,8 @@ pub fn parse(text_in: &str) -> (MdeAnalyzer, Vec<Diagnostic>) {
     let mut out = MdeAnalyzer::default();
     let mut diags = Vec::new();
     let mut in_proxy = false;
-    let mut proxy_first: Option<(u64, usize)> = None;
+    // The first line of the raw `netsh winhttp show proxy` output inside PROXY SETTINGS.
+    let mut netsh_first: Option<(u64, usize)> = None;
     let mut proxy_end = text.len();
     let base = text.as_ptr() as usize;
     for (n, raw) in text::lines(text) {
@@ -181,7 +182,6 @@ pub fn parse(text_in: &str) -> (MdeAnalyzer, Vec<Diagnostic>) {
             }
             in_proxy = lower.contains("proxy settings");
             if in_proxy {
-                proxy_first = Some((n, offset));
                 out.proxy_settings = Some(MdeProxySettings {
                     line: n,
                     ..MdeProxySettings::default()
@@ -222,12 +222,17 @@ pub fn parse(text_in: &str) -> (MdeAnalyzer, Vec<Diagnostic>) {
             continue;
         }
         if in_proxy {
+            if netsh_first.is_none() && crate::detect::is_winhttp_header(t) {
+                netsh_first = Some((n, offset));
+            }
             if let Some(ps) = out.proxy_settings.as_mut() {
                 proxy_line(ps, t, n);
             }
         }
     }
-    if let (Some((first, start)), Some(ps)) = (proxy_first, out.proxy_settings.as_mut()) {
+    // Only from netsh's own header on: the section's `… are :  host:port` lines are registry
+    // values, which the structural netsh reader would otherwise take for WinHTTP's proxy.
+    if let (Some((first, start)), Some(ps)) = (netsh_first, out.proxy_settings.as_mut()) {
         // The raw netsh lines keep the file's line numbers.
         let body = text.get(start..proxy_end).unwrap_or("");
         let mut padded = "\n".repeat(usize::try_from(first.saturating_sub(1)).unwrap_or(0));
@@ -352,6 +357,18 @@ mod tests {
         assert_eq!(u.methods[1].method, "Proxy auto discovery (WPAD)");
         assert_eq!(u.methods[3].outcome, MethodOutcome::DoesNotExist);
         assert_eq!(u.methods[3].line, 5);
+    }
+
+    #[test]
+    fn registry_lines_of_the_section_are_not_winhttp() {
+        let t = "########################### PROXY SETTINGS ################################\r\nProxy setting in current user level were detected\r\nThe detected proxy settings in current user path (HKCU) are :  proxy.contoso.com:8080\r\nProxyEnable is set to :  1\r\n";
+        let (a, _) = parse(t);
+        let ps = a.proxy_settings.unwrap();
+        assert_eq!(
+            ps.current_user.unwrap().proxy_server,
+            "proxy.contoso.com:8080"
+        );
+        assert!(ps.winhttp.is_none());
     }
 
     #[test]

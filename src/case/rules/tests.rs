@@ -845,7 +845,9 @@ ProxyEnable is set to :  1\r\n";
 
 #[test]
 fn analyzer_proxy_settings_are_local_system_and_current_user_plain_values() {
-    let o = observed("MDEClientAnalyzer.txt", ANALYZER);
+    // Run through PsExec from an administrator's session: HKCU is the administrator's.
+    let text = ANALYZER.replace("running as System", "using psexec -s");
+    let o = observed("MDEClientAnalyzer.txt", &text);
     let plain: Vec<_> = o
         .iter()
         .filter_map(|o| match &o.fact {
@@ -865,8 +867,25 @@ fn analyzer_proxy_settings_are_local_system_and_current_user_plain_values() {
     assert!(o
         .iter()
         .any(|o| matches!(&o.fact, Fact::AnalyzerUrl { test, run_as }
-        if test.line == 2 && run_as.as_deref() == Some("running-as-system"))
+        if test.line == 2 && run_as.as_deref() == Some("psexec"))
             && o.principal == Some(Principal::LocalSystem)));
+}
+
+#[test]
+fn analyzer_run_as_system_shows_local_system_in_its_hkcu_lines() {
+    let o = observed("MDEClientAnalyzer.txt", ANALYZER);
+    let hkcu: Vec<_> = o
+        .iter()
+        .filter(|o| o.at.line == Some(12))
+        .map(|o| (o.principal, o.user.clone()))
+        .collect();
+    assert_eq!(
+        hkcu,
+        [
+            (Some(Principal::LocalSystem), None),
+            (Some(Principal::LocalSystem), None)
+        ]
+    );
 }
 
 #[test]
