@@ -302,8 +302,15 @@ pub fn parse_readiness(text: &str) -> (MdiReadiness, Vec<Diagnostic>) {
             out.servers.push(readiness_server(s, role));
         }
     }
+    // Lines of the servers' names, in one pass over the text (the JSON value has none).
+    let mut named = fqdn_lines(text);
     for server in &mut out.servers {
-        server.line = server.fqdn.as_deref().and_then(|f| line_of_string(text, f));
+        let Some(fqdn) = server.fqdn.as_deref() else {
+            continue;
+        };
+        if let Some(i) = named.iter().position(|(name, _)| name == fqdn) {
+            server.line = Some(named.swap_remove(i).1);
+        }
     }
     if out.servers.is_empty() {
         diags.push(Diagnostic::warning(
@@ -316,28 +323,31 @@ pub fn parse_readiness(text: &str) -> (MdiReadiness, Vec<Diagnostic>) {
     (out, diags)
 }
 
-/// The 1-based line of the first JSON string equal to `value` (its own quotes included).
-fn line_of_string(text: &str, value: &str) -> Option<u64> {
-    if value.is_empty() || value.contains(['"', '\\']) {
-        return None;
+/// Every `"FQDN": "name"` of the report with its 1-based line, in file order (PowerShell
+/// writes the key in this case; one pass, bounded like the server lists).
+fn fqdn_lines(text: &str) -> Vec<(String, u64)> {
+    const KEY: &str = "\"FQDN\"";
+    let mut out = Vec::new();
+    let (mut line, mut counted) = (1u64, 0usize);
+    for (at, _) in text.match_indices(KEY) {
+        if out.len() >= 3 * MAX_ITEMS {
+            break;
+        }
+        let before = text.get(counted..at).unwrap_or("");
+        line += memchr::memchr_iter(b'\n', before.as_bytes()).count() as u64;
+        counted = at;
+        let value = text
+            .get(at + KEY.len()..)
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('"'))
+            .and_then(|r| r.split('"').next());
+        if let Some(v) = value {
+            out.push((v.chars().take(400).collect(), line));
+        }
     }
-    let quoted = format!("\"{value}\"");
-    let at = text.find(&quoted).or_else(|| {
-        // PowerShell keeps the case of the data; a report re-saved by hand may not.
-        let lower = text.to_ascii_lowercase();
-        lower.find(&quoted.to_ascii_lowercase())
-    })?;
-    let before = text.get(..at)?;
-    Some(1 + before.bytes().filter(|b| *b == b'\n').count() as u64 + cr_only_lines(before))
-}
-
-/// Lines ended by a lone CR (old Mac) before a point: counted like the text reader counts them.
-fn cr_only_lines(before: &str) -> u64 {
-    let b = before.as_bytes();
-    b.iter()
-        .enumerate()
-        .filter(|(i, c)| **c == b'\r' && b.get(i + 1) != Some(&b'\n'))
-        .count() as u64
+    out
 }
 
 fn readiness_server(s: &Value, role: &'static str) -> ReadinessServer {

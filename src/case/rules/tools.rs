@@ -81,24 +81,27 @@ pub fn mde_analyzer(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
         r.analyzer_tests.iter().partition(|t| t.sensor_endpoint);
     let how = ran_as(&r.analyzer_tests.iter().collect::<Vec<_>>());
     let whose = "This is the route of sensors of version 3 (inside Defender for Endpoint); the service of a version-2 sensor runs as LOCAL SERVICE with its own settings, judged separately";
-    for t in sensor.iter().filter(|t| !t.test.reachable) {
+    // One finding per distinct answer, however many sensor URLs a (hostile) file lists.
+    let (reached, unreached): (Vec<&AnalyzerTest>, Vec<&AnalyzerTest>) =
+        sensor.iter().copied().partition(|t| t.test.reachable);
+    if let Some(first) = unreached.first() {
         f.add(
             FindingId::MdeSensorUrlFailed,
             Some(Principal::LocalSystem),
             format!(
                 "MDE client analyzer: {} was not reached {how} by any method ({}). {whose}",
-                t.test.url,
-                t.test.summary()
+                url_list(&unreached),
+                first.test.summary()
             ),
             format!(
                 "Allow {}:443 from the domain controller, directly or through the proxy WinHTTP uses (netsh winhttp show proxy, or the Defender for Endpoint static proxy TelemetryProxyServer), without authentication and without SSL inspection",
-                t.host
+                first.host
             ),
-            vec![t.at.clone()],
+            evidence_of(&unreached),
         );
     }
-    for t in sensor.iter().filter(|t| t.test.reachable) {
-        let contrast = proxy_versus_direct(t)
+    if let Some(first) = reached.first() {
+        let contrast = proxy_versus_direct(first)
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
         f.add(
@@ -106,11 +109,11 @@ pub fn mde_analyzer(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
             Some(Principal::LocalSystem),
             format!(
                 "MDE client analyzer: {} was reached {how} by {}{contrast}. LOCAL SERVICE (the sensor service of version 2) is not shown by this test",
-                t.test.url,
-                ways_that_worked(t)
+                url_list(&reached),
+                ways_that_worked(first)
             ),
             "None for LOCAL SYSTEM's WinHTTP route; LOCAL SERVICE is judged on its own settings".into(),
-            vec![t.at.clone()],
+            evidence_of(&reached),
         );
     }
     if mde.is_empty() {
