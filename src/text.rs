@@ -5,7 +5,7 @@
 use std::io::{self, Read};
 
 use encoding_rs::{
-    Decoder, Encoding, BIG5, GBK, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252,
+    Decoder, Encoding, BIG5, EUC_KR, GBK, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252,
 };
 use serde::Serialize;
 
@@ -44,6 +44,15 @@ pub enum TextEncoding {
     /// Russian console output (OEM code page 866).
     #[serde(rename = "cp866")]
     Cp866,
+    /// Korean console output (code page 949: EUC-KR and its Unified Hangul extension).
+    #[serde(rename = "cp949")]
+    Cp949,
+    /// Central European console output (OEM code page 852: Czech, Hungarian, Polish, ...).
+    #[serde(rename = "cp852")]
+    Cp852,
+    /// Turkish console output (OEM code page 857).
+    #[serde(rename = "cp857")]
+    Cp857,
 }
 
 impl TextEncoding {
@@ -63,6 +72,9 @@ impl TextEncoding {
             TextEncoding::Gbk => "gbk",
             TextEncoding::Big5 => "big5",
             TextEncoding::Cp866 => "cp866",
+            TextEncoding::Cp949 => "cp949",
+            TextEncoding::Cp852 => "cp852",
+            TextEncoding::Cp857 => "cp857",
         }
     }
 
@@ -97,6 +109,9 @@ impl TextEncoding {
                 | TextEncoding::Gbk
                 | TextEncoding::Big5
                 | TextEncoding::Cp866
+                | TextEncoding::Cp949
+                | TextEncoding::Cp852
+                | TextEncoding::Cp857
         )
     }
 }
@@ -173,6 +188,10 @@ fn is_utf8_prefix(prefix: &[u8], eof: bool) -> bool {
 #[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 fn guess_legacy(prefix: &[u8]) -> TextEncoding {
     let sample = &prefix[..prefix.len().min(64 * 1024)];
+    // Before Shift-JIS: Korean syllable bytes (0xB0-0xC8) are half-width katakana there.
+    if looks_korean(sample) {
+        return TextEncoding::Cp949;
+    }
     let (sjis, _, sjis_errors) = SHIFT_JIS.decode(sample);
     if !sjis_errors {
         // Japanese text always has kana; Latin OEM bytes paired by chance decode as kanji or
@@ -209,14 +228,126 @@ fn guess_legacy(prefix: &[u8]) -> TextEncoding {
     let ansi = score_text(WINDOWS_1252.decode_without_bom_handling(sample).0.chars());
     let cp850 = score_oem(&oem_cp::code_table::DECODING_TABLE_CP850);
     let cp437 = score_oem(&oem_cp::code_table::DECODING_TABLE_CP437);
-    // Console captures come from cmd's OEM page: OEM wins ties against ANSI.
-    if cp850 >= ansi && cp850 >= cp437 {
-        TextEncoding::Cp850
-    } else if cp437 >= ansi {
-        TextEncoding::Cp437
-    } else {
-        TextEncoding::Windows1252
+    // The Central European and Turkish pages share most of CP850's Western letters: they
+    // only win with letters of their own (ł, ř, ő, ğ, ı, ...) that CP850 decodes as symbols
+    // or as capitals inside words, so Western text keeps CP850.
+    let latin2 = score_oem_with(
+        sample,
+        &oem_cp::code_table::DECODING_TABLE_CP852,
+        CENTRAL_EUROPEAN_LETTERS,
+    );
+    let turkish = score_oem_with(sample, &CP857, TURKISH_LETTERS);
+    // Console captures come from cmd's OEM page: OEM wins ties against ANSI, CP850 ties
+    // against the other pages.
+    let mut best = (cp850, TextEncoding::Cp850);
+    for (score, enc) in [
+        (latin2, TextEncoding::Cp852),
+        (turkish, TextEncoding::Cp857),
+        (cp437, TextEncoding::Cp437),
+        (ansi, TextEncoding::Windows1252),
+    ] {
+        if score > best.0 {
+            best = (score, enc);
+        }
     }
+    best.1
+}
+
+/// The plausibility of an OEM decoding whose languages use `extra` letters besides the
+/// Western ones (no allocation: the table is applied byte by byte).
+#[allow(clippy::indexing_slicing)] // in bounds by construction (128-entry table, b >= 0x80)
+fn score_oem_with(sample: &[u8], table: &[char; 128], extra: &str) -> i64 {
+    score_text_with(
+        sample.iter().map(|b| {
+            if *b < 0x80 {
+                char::from(*b)
+            } else {
+                table[usize::from(*b - 0x80)]
+            }
+        }),
+        extra,
+    )
+}
+
+/// Letters of the languages of OEM code page 852 (Czech, Hungarian, Polish, Slovak,
+/// Slovenian, Croatian, Romanian) that CP850 lacks.
+const CENTRAL_EUROPEAN_LETTERS: &str = "ąćęłńśźżĄĆĘŁŃŚŹŻčďěňřšťůýžČĎĚŇŘŠŤŮÝŽőűŐŰĺľŕĹĽŔăĂşŞţŢđĐ";
+
+/// Letters of Turkish that OEM code page 857 adds to the Western ones.
+const TURKISH_LETTERS: &str = "ıİğĞşŞ";
+
+/// OEM code page 857 (Turkish), bytes 0x80-0xFF. Source: the Unicode Consortium's mapping
+/// file MAPPINGS/VENDORS/MICSFT/PC/CP857.TXT (unicode.org/Public); bytes 0xD5, 0xE7 and 0xF2
+/// are undefined there and decode to U+FFFD (reported as invalid). Checked against the
+/// `oem_cp` crate's table in the tests. (CP852 comes complete from `oem_cp`, whose table
+/// matches MAPPINGS/VENDORS/MICSFT/PC/CP852.TXT.)
+#[rustfmt::skip]
+static CP857: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ı', 'Ä', 'Å',
+    'É', 'æ', 'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'İ', 'Ö', 'Ü', 'ø', '£', 'Ø', 'Ş', 'ş',
+    'á', 'í', 'ó', 'ú', 'ñ', 'Ñ', 'Ğ', 'ğ', '¿', '®', '¬', '½', '¼', '¡', '«', '»',
+    '░', '▒', '▓', '│', '┤', 'Á', 'Â', 'À', '©', '╣', '║', '╗', '╝', '¢', '¥', '┐',
+    '└', '┴', '┬', '├', '─', '┼', 'ã', 'Ã', '╚', '╔', '╩', '╦', '╠', '═', '╬', '¤',
+    'º', 'ª', 'Ê', 'Ë', 'È', '\u{fffd}', 'Í', 'Î', 'Ï', '┘', '┌', '█', '▄', '¦', 'Ì', '▀',
+    'Ó', 'ß', 'Ô', 'Ò', 'õ', 'Õ', 'µ', '\u{fffd}', '×', 'Ú', 'Û', 'Ù', 'ì', 'ÿ', '¯', '´',
+    '\u{ad}', '±', '\u{fffd}', '¾', '¶', '§', '÷', '¸', '°', '¨', '·', '¹', '³', '²', '■', '\u{a0}',
+];
+
+/// Frequent Hangul syllables (general text and Windows console messages: netsh, reg).
+const COMMON_HANGUL: &str = "이다는의에을를가고하지서기사로한도정자대시리수어나아스인부일전해있요게제상보구적성주소것들면국우장문위관동비여원선생드만연트라무그내회신경미세용모화공개방중저실명발마진유계안분간결과음재통설물데합할후월반학없영교식단호당행업되었습니다않액프록버직접현치작값키레오류찾된컴퓨터네워크컬템완료거권목니까때말며및또더파폴운체조차초최추출취측카타테토투특판패표품피필함했향허험형확환활황효히력련령례론률르른름립매메명몇본불빠삭산살새색석섭속손송순술승쓰씨암약양언엔역열예옵와외웹윈응입잘잠절점종좋준즈증질집참창책처청켜큰클탭택텍편포핑항헤호홈휴흐힘백변경삽름루트뢰";
+
+/// How many bytes at the end of `b` are high (>= 0x80).
+fn trailing_high_run(b: &[u8]) -> usize {
+    b.iter().rev().take_while(|x| **x >= 0x80).count()
+}
+
+/// Korean text from cmd (code page 949): the high bytes pair up as KS X 1001 Hangul
+/// syllables (lead 0xB0-0xC8, trail 0xA1-0xFE, which Latin OEM text almost never forms),
+/// and those syllables are mostly frequent ones (Chinese GBK text, whose pairs fall in the
+/// same range, decodes to rare syllables and Hanja).
+fn looks_korean(sample: &[u8]) -> bool {
+    let (mut high, mut hangul_pairs) = (0usize, 0usize);
+    // A prefix cut inside a character: its last lead byte is left out.
+    let sample = match sample.split_last() {
+        Some((last, rest)) if *last >= 0x80 && trailing_high_run(rest).is_multiple_of(2) => rest,
+        _ => sample,
+    };
+    let mut i = 0;
+    while let Some(&b) = sample.get(i) {
+        if b < 0x80 {
+            i += 1;
+            continue;
+        }
+        match sample.get(i + 1) {
+            Some(&t) if (0xB0..=0xC8).contains(&b) && (0xA1..=0xFE).contains(&t) => {
+                hangul_pairs += 1;
+                high += 2;
+                i += 2;
+            }
+            _ => {
+                high += 1;
+                i += 1;
+            }
+        }
+    }
+    if hangul_pairs < 2 || hangul_pairs * 2 * 10 < high * 8 {
+        return false;
+    }
+    let (text, errors) = EUC_KR.decode_without_bom_handling(sample);
+    if errors {
+        return false;
+    }
+    let (mut syllables, mut frequent) = (0usize, 0usize);
+    for c in text
+        .chars()
+        .filter(|c| ('\u{AC00}'..='\u{D7A3}').contains(c))
+    {
+        syllables += 1;
+        if COMMON_HANGUL.contains(c) {
+            frequent += 1;
+        }
+    }
+    syllables >= 2 && frequent * 10 >= syllables * 6
 }
 
 /// Frequent Simplified Chinese characters (general text and Windows console messages).
@@ -307,6 +438,11 @@ const COMMON_LETTERS: &str = "àáâäãåæçèéêëìíîïñòóôöõøùú
 /// rare letters a little, capitals in the middle of a lowercase word nothing, box drawing
 /// and C1 controls cost.
 fn score_text(chars: impl Iterator<Item = char>) -> i64 {
+    score_text_with(chars, "")
+}
+
+/// [`score_text`] with `extra` letters counted as common too.
+fn score_text_with(chars: impl Iterator<Item = char>, extra: &str) -> i64 {
     let mut prev = ' ';
     let mut total = 0;
     for c in chars {
@@ -315,7 +451,7 @@ fn score_text(chars: impl Iterator<Item = char>) -> i64 {
             total += if c.is_alphabetic() {
                 if mid_word_capital {
                     0
-                } else if COMMON_LETTERS.contains(c) {
+                } else if COMMON_LETTERS.contains(c) || extra.contains(c) {
                     3
                 } else {
                     1
@@ -362,6 +498,10 @@ impl Dec {
             TextEncoding::Cp850 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP850),
             TextEncoding::Cp437 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP437),
             TextEncoding::Cp866 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP866),
+            // encoding_rs's EUC-KR is the WHATWG one: Windows code page 949 (Unified Hangul).
+            TextEncoding::Cp949 => rs(EUC_KR),
+            TextEncoding::Cp852 => Dec::Oem(&oem_cp::code_table::DECODING_TABLE_CP852),
+            TextEncoding::Cp857 => Dec::Oem(&CP857),
         }
     }
 
@@ -388,14 +528,18 @@ impl Dec {
             }
             Dec::Oem(table) => {
                 dst.reserve(src.len());
+                let mut errors = false;
                 for &b in src {
                     if b < 0x80 {
                         dst.push(char::from(b));
                     } else {
-                        dst.push(table[usize::from(b - 0x80)]);
+                        // Bytes a page leaves undefined are U+FFFD in its table.
+                        let c = table[usize::from(b - 0x80)];
+                        errors |= c == '\u{FFFD}';
+                        dst.push(c);
                     }
                 }
-                false
+                errors
             }
         }
     }
@@ -927,6 +1071,104 @@ mod tests {
         assert!(decode_as(bytes, TextEncoding::Cp866)
             .text
             .contains("Прямой доступ (без прокси-сервера)."));
+    }
+
+    /// Encodes `text` in an OEM page by reversing its decoding table (test helper).
+    fn oem_encode(text: &str, table: &[char; 128]) -> Vec<u8> {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c as u8
+                } else {
+                    let i = table.iter().position(|t| *t == c).unwrap();
+                    0x80 + i as u8
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn korean_netsh_is_cp949() {
+        // The ko direct-access line of docs/languages.md, as cmd `>` writes it (code page 949).
+        let text =
+            "\r\nCurrent WinHTTP proxy settings:\r\n\r\n    직접 액세스(프록시 서버 없음)\r\n";
+        let (bytes, _, errors) = EUC_KR.encode(text);
+        assert!(!errors);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Cp949);
+        assert_eq!(decode_as(&bytes, TextEncoding::Cp949).text, text);
+        // A cut prefix (not at the end of the file) still reads as Korean.
+        let cut = &bytes[..bytes.len() - 4];
+        assert_eq!(sniff(cut, false, LegacyHint::Guess), TextEncoding::Cp949);
+    }
+
+    #[test]
+    fn chinese_is_not_taken_for_korean_nor_korean_for_chinese() {
+        let zh = "\r\n当前的 WinHTTP 代理服务器设置:\r\n\r\n    直接访问(没有代理服务器)。\r\n";
+        let (bytes, _, _) = GBK.encode(zh);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Gbk);
+        let (bytes, _, _) = GBK.encode("    代理服务器:  127.0.0.1:1088\r\n");
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Gbk);
+        let ja = "エラー: 指定されたレジストリ キーまたは値が見つかりませんでした。\r\n";
+        let (bytes, _, _) = SHIFT_JIS.encode(ja);
+        assert_eq!(
+            sniff(&bytes, true, LegacyHint::Guess),
+            TextEncoding::ShiftJis
+        );
+    }
+
+    #[test]
+    fn central_european_captures_are_cp852() {
+        let table = &oem_cp::code_table::DECODING_TABLE_CP852;
+        for text in [
+            // pl: reg's not-found message as Microsoft's Polish Defender for Endpoint docs quote it.
+            "BŁĄD: System nie mógł odnaleźć określonego klucza rejestru lub określonej wartości.\r\n",
+            // cs: as the Czech Azure ATP proxy page quotes it.
+            "Chyba: Nelze najít zadaný klíč registru nebo hodnotu.\r\n",
+            // hu: the success message as Hungarian Azure docs quote it.
+            "A művelet sikeresen befejeződött.\r\n",
+        ] {
+            let bytes = oem_encode(text, table);
+            assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Cp852, "{text}");
+            assert_eq!(decode_as(&bytes, TextEncoding::Cp852).text, text);
+        }
+    }
+
+    #[test]
+    fn turkish_capture_is_cp857() {
+        // tr: reg's not-found message as Microsoft's Turkish Defender for Endpoint docs quote it.
+        let text = "HATA: Sistem belirtilen kayıt defteri anahtarını veya değerini bulamadı.\r\n";
+        let bytes = oem_encode(text, &CP857);
+        assert_eq!(sniff(&bytes, true, LegacyHint::Guess), TextEncoding::Cp857);
+        assert_eq!(decode_as(&bytes, TextEncoding::Cp857).text, text);
+    }
+
+    #[test]
+    fn western_oem_text_stays_cp850() {
+        let table = &oem_cp::code_table::DECODING_TABLE_CP850;
+        for text in [
+            "FEHLER: Der angegebene Registrierungsschlüssel bzw. Wert wurde nicht gefunden.\r\n",
+            "Paramètres de proxy WinHTTP actuels :\r\n    Accès direct (pas de serveur proxy).\r\n",
+            "Configurações de proxy WinHTTP atuais:\r\n    Acesso direto (sem servidor proxy).\r\n",
+            "Configuración actual de proxy de WinHTTP:\r\n    Lista de omisión:  (ninguno)\r\n",
+            "C:\\Users\\Günther>reg query HKU\\S-1-5-18 /v ProxyEnable\r\n",
+        ] {
+            let bytes = oem_encode(text, table);
+            assert_eq!(
+                sniff(&bytes, true, LegacyHint::Guess),
+                TextEncoding::Cp850,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn cp857_table_matches_oem_cp_and_flags_undefined_bytes() {
+        for (i, c) in oem_cp::code_table::DECODING_TABLE_CP857.iter().enumerate() {
+            assert_eq!(c.unwrap_or('\u{FFFD}'), CP857[i], "byte {:#x}", 0x80 + i);
+        }
+        let d = decode_as(b"ok \xd5\r\n", TextEncoding::Cp857);
+        assert_eq!(d.text, "ok \u{FFFD}\r\n");
+        assert_eq!(d.diagnostics[0].code, "invalid-encoding");
     }
 
     #[test]

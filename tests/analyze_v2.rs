@@ -393,3 +393,175 @@ fn a_pac_script_that_sends_the_endpoint_direct_blocks_a_verdict() {
         .unwrap_or("")
         .contains("http://wpad.contoso.com/proxy.pac"));
 }
+
+fn finding<'a>(case: &'a Value, id: &str) -> &'a Value {
+    case["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {:#}", case["findings"]))
+}
+
+fn lines_of(f: &Value) -> Vec<(String, Option<u64>)> {
+    f["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .map(|e| {
+            (
+                e["file"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                e["line"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+/// The MDE client analyzer ran as LOCAL SYSTEM through WinHTTP: its sensor URL failure is a
+/// warning about LOCAL SYSTEM, its PROXY SETTINGS section is LOCAL SYSTEM's and WinHTTP's
+/// evidence, and LOCAL SERVICE is still needed.
+#[test]
+fn mde_analyzer_is_local_system_evidence_never_local_service() {
+    let (code, doc) = analyze(&["fixtures/cases/mde-analyzer"]);
+    let c = &doc["cases"][0];
+    assert_eq!(c["verdict"], "inconclusive");
+    assert_eq!(code, 0);
+    let f = finding(c, "mde-sensor-url-failed");
+    assert_eq!(
+        (f["severity"].as_str(), f["principal"].as_str()),
+        (Some("warning"), Some("local_system"))
+    );
+    assert_eq!(
+        lines_of(f),
+        [("MDEClientAnalyzer.txt".to_string(), Some(3))]
+    );
+    assert_eq!(f["evidence"][0]["attribution"], "content");
+    let f = finding(c, "mde-urls-failed");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        lines_of(f),
+        [("MDEClientAnalyzer.txt".to_string(), Some(10))]
+    );
+    assert!(f["title"].as_str().unwrap().contains("1 of 2"));
+    assert!(has(c, "winhttp-mismatch", Some("winhttp")));
+    let ls = &c["principals"]["local_system"];
+    assert_eq!(ls["state"], "configured");
+    assert_eq!(ls["evidence"][0]["line"], 26);
+    assert_eq!(ls["evidence"][0]["attribution"], "content");
+    assert_eq!(c["principals"]["local_service"]["state"], "unknown");
+    assert!(!blocking_for(c, "local_service").is_empty());
+    assert!(blocking_for(c, "local_system").is_empty());
+}
+
+/// The analyzer reached the sensor without a proxy: that shows LOCAL SYSTEM's direct route
+/// works (its need goes), not LOCAL SERVICE's.
+#[test]
+fn mde_analyzer_direct_success_answers_local_system_only() {
+    let c = case("fixtures/cases/mde-analyzer-direct");
+    let f = finding(&c, "mde-sensor-url-ok");
+    assert_eq!(
+        (f["severity"].as_str(), f["principal"].as_str()),
+        (Some("info"), Some("local_system"))
+    );
+    assert!(f["title"].as_str().unwrap().contains("Proxy disabled"));
+    assert_eq!(
+        lines_of(f),
+        [("MDEClientAnalyzer.txt".to_string(), Some(3))]
+    );
+    assert!(
+        blocking_for(&c, "local_system").is_empty(),
+        "{:#}",
+        c["needs"]
+    );
+    assert_eq!(blocking_for(&c, "local_service").len(), 1);
+    assert_eq!(c["verdict"], "inconclusive");
+}
+
+/// Test-MDISensorApiConnection is weak: False beside a healthy case leaves it healthy (with
+/// the ambiguity said), True alone does not make a case healthy.
+#[test]
+fn the_api_test_never_decides_a_verdict() {
+    let (code, doc) = analyze(&["fixtures/cases/api-test-false"]);
+    let c = &doc["cases"][0];
+    assert_eq!((code, c["verdict"].as_str()), (0, Some("healthy")));
+    let f = finding(c, "mdi-api-test-false");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(lines_of(f), [("api-test.txt".to_string(), Some(2))]);
+    assert!(f["title"].as_str().unwrap().contains("503"));
+    assert!(c["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["blocking"] == false
+            && n["command"]
+                .as_str()
+                .is_some_and(|s| s.contains("-Verbose"))));
+
+    let c = case("fixtures/cases/api-test-true");
+    assert_eq!(c["verdict"], "inconclusive");
+    let f = finding(&c, "mdi-api-test-true");
+    assert_eq!(
+        (f["severity"].as_str(), f["principal"].as_str()),
+        (Some("info"), None)
+    );
+    assert_eq!(lines_of(f), [("api-test.txt".to_string(), Some(2))]);
+    assert!(!blocking_for(&c, "local_service").is_empty());
+}
+
+/// Test-MdiReadiness: the details list decides (DC1's False is the old counting bug), a DC
+/// without the root is an error with its name and line, an unreachable DC says nothing.
+#[test]
+fn readiness_root_certificates_feed_the_tls_findings() {
+    let (code, doc) = analyze(&["fixtures/cases/readiness"]);
+    let c = &doc["cases"][0];
+    assert_eq!((code, c["verdict"].as_str()), (1, Some("misconfigured")));
+    let missing: Vec<&Value> = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "root-cert-missing")
+        .collect();
+    assert_eq!(missing.len(), 1);
+    let f = missing[0];
+    assert_eq!(f["severity"], "error");
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains("DC2.contoso.com") && title.contains("DigiCert Global Root G2"),
+        "{title}"
+    );
+    assert_eq!(
+        lines_of(f),
+        [("mdi-CONTOSO.COM.json".to_string(), Some(19))]
+    );
+    let f = finding(c, "root-cert-present");
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains("DC1.contoso.com") && title.contains("counting bug"),
+        "{title}"
+    );
+    let f = finding(c, "sensor-version");
+    let title = f["title"].as_str().unwrap();
+    assert!(title.contains("DC1.contoso.com 2.250.18972.0"), "{title}");
+    assert!(title.contains("DC3.contoso.com not reached"), "{title}");
+}
+
+/// A Polish `reg compare` capture (cmd `>` in code page 852): the not-found error reads as
+/// the documented "no proxy for LOCAL SYSTEM", attributed by the echoed command.
+#[test]
+fn a_polish_not_found_in_cp852_is_the_documented_missing() {
+    let (code, doc) = analyze(&["fixtures/console/pl-cp852-notfound.txt"]);
+    let c = &doc["cases"][0];
+    assert_eq!(doc["inputs"][0]["encoding"], "cp852");
+    assert_eq!(code, 1);
+    let f = finding(c, "proxy-missing");
+    assert_eq!(f["principal"], "local_system");
+    assert_eq!(f["evidence"][0]["line"], 1);
+    assert_eq!(f["evidence"][0]["attribution"], "content");
+    assert_eq!(c["principals"]["local_system"]["state"], "missing");
+}

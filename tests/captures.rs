@@ -360,3 +360,104 @@ fn a_text_nobody_understands_says_so() {
     assert_eq!(v["kind"], "unknown");
     assert_eq!(codes(&v), ["not-understood"]);
 }
+
+/// A reg compare capture: its kind, encoding, verdict and the language it was recognised in.
+fn assert_compare(name: &str, encoding: &str, result: &str, language: Option<&str>) -> Value {
+    let v = parse(name);
+    assert_eq!(v["kind"], "reg-compare", "{name}");
+    assert_eq!(v["encoding"], encoding, "{name}");
+    assert_eq!(v["result"], result, "{name}");
+    if let Some(lang) = language {
+        assert_eq!(v["language"], lang, "{name}");
+    }
+    v
+}
+
+#[test]
+fn netsh_korean_cp949() {
+    // cmd `>` on a Korean server: code page 949, not GBK, Big5 or Shift-JIS.
+    assert_direct("netsh-ko-direct-cp949.txt", "ko", "cp949", 3);
+}
+
+#[test]
+fn polish_and_czech_not_found_errors_in_cp852() {
+    let v = assert_compare("pl-cp852-notfound.txt", "cp852", "missing", Some("pl"));
+    assert_eq!(v["error_kind"], "not_found");
+    let v = assert_compare("cs-cp852-notfound.txt", "cp852", "missing", Some("cs"));
+    assert_eq!(v["error_kind"], "not_found");
+    assert!(v["comparisons"][0]["right"]
+        .as_str()
+        .is_some_and(|k| k.contains("S-1-5-19")));
+}
+
+#[test]
+fn turkish_not_found_error_in_cp857() {
+    let v = assert_compare("tr-cp857-notfound.txt", "cp857", "missing", Some("tr"));
+    assert_eq!(v["error_kind"], "not_found");
+}
+
+#[test]
+fn hungarian_capture_in_cp852_keeps_its_value_lines() {
+    let v = assert_compare("hu-cp852-different.txt", "cp852", "different", None);
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1]["line"], 3);
+    assert!(entries[1]["key"]
+        .as_str()
+        .is_some_and(|k| k.contains("S-1-5-18")));
+}
+
+#[test]
+fn mde_analyzer_method_lines_and_sensor_url() {
+    let path = "fixtures/cases/mde-analyzer/MDEClientAnalyzer.txt";
+    let out = Command::cargo_bin("proxy-triage")
+        .unwrap()
+        .args(["parse", path, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "mde-analyzer");
+    let urls = v["urls"].as_array().unwrap();
+    assert_eq!(urls.len(), 3);
+    assert_eq!(
+        urls[0]["url"],
+        "https://contoso-corpsensorapi.atp.azure.com/tri/sensor/api/ping"
+    );
+    assert_eq!(
+        (urls[0]["line"].as_u64(), urls[0]["reachable"].as_bool()),
+        (Some(3), Some(false))
+    );
+    assert_eq!(urls[2]["reachable"], true);
+    assert_eq!(v["proxy_settings"]["local_system"]["line"], 26);
+}
+
+#[test]
+fn readiness_servers_carry_their_lines_and_whether_the_list_is_there() {
+    let path = "fixtures/cases/readiness/mdi-CONTOSO.COM.json";
+    let out = Command::cargo_bin("proxy-triage")
+        .unwrap()
+        .args(["parse", path, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = v["servers"].as_array().unwrap();
+    let got: Vec<_> = s
+        .iter()
+        .map(|x| {
+            (
+                x["fqdn"].as_str().unwrap(),
+                x["line"].as_u64(),
+                x["root_certificates_listed"].as_bool(),
+                x["digicert_g2"].as_bool(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("DC1.contoso.com", Some(5), Some(true), Some(true)),
+            ("DC2.contoso.com", Some(19), Some(true), Some(false)),
+            ("DC3.contoso.com", Some(30), Some(true), Some(false)),
+        ]
+    );
+}

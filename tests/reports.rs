@@ -173,7 +173,7 @@ fn summary_is_one_line_per_case() {
     let err = String::from_utf8(out.stderr).expect("utf8");
     assert!(
         err.contains(&format!(
-            "{entries} cases: 8 misconfigured, 14 inconclusive, 6 healthy; 0 unreadable inputs"
+            "{entries} cases: 9 misconfigured, 17 inconclusive, 7 healthy; 0 unreadable inputs"
         )),
         "{err}"
     );
@@ -225,7 +225,7 @@ fn only_keeps_the_verdict_asked_for() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 7);
     for l in &lines {
         assert_eq!(l["verdict"], "healthy");
         assert_eq!(l["schema_version"], 2);
@@ -247,7 +247,7 @@ fn only_keeps_the_verdict_asked_for() {
         .expect("run");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
     let cases = doc["cases"].as_array().expect("cases");
-    assert_eq!(cases.len(), 8);
+    assert_eq!(cases.len(), 9);
     assert!(cases.iter().all(|c| c["verdict"] == "misconfigured"));
     // Only the kept cases' inputs.
     let kept: BTreeSet<&str> = cases.iter().filter_map(|c| c["case"].as_str()).collect();

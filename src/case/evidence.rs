@@ -2,6 +2,8 @@
 //! One adapter per artifact kind; the rules only ever see [`Observation`]s.
 
 use crate::artifact::{Artifact, Content, HiveProxyKeys};
+use crate::formats::mde_analyzer::{LegacyProxy, MdeAnalyzer, UrlTest};
+use crate::formats::mdi_tools::{MdiApiTest, ReadinessServer};
 use crate::formats::probe_capture::ProbeObservation;
 use crate::formats::reg_compare::{CompareResult, EntryKind, RegCompareCapture, Side};
 use crate::formats::reg_export::RegExport;
@@ -76,6 +78,17 @@ pub enum Fact {
     /// A dirty binary hive read without its transaction logs (`NAME.LOG1`/`NAME.LOG2`): its
     /// newest writes may be missing.
     HiveLogsMissing,
+    /// One URL the Defender for Endpoint client analyzer tested, as LOCAL SYSTEM through
+    /// WinHTTP (each numbered method is one way of finding a proxy).
+    AnalyzerUrl {
+        test: UrlTest,
+        /// `psexec` or `running-as-system` when the analyzer's header says how it ran.
+        run_as: Option<String>,
+    },
+    /// `Test-MDISensorApiConnection`'s printed boolean (weak: see `docs/captures.md`).
+    ApiTest(MdiApiTest),
+    /// One server of a `Test-MdiReadiness` report: sensor version and trusted roots.
+    Readiness(ReadinessServer),
     /// An empty upload.
     CaptureEmpty,
     /// A capture whose account cannot be told.
@@ -225,13 +238,111 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
                 });
             }
         }
-        // Weak or not route evidence: listed as inputs (docs/captures.md says why).
-        Content::ConsoleSession(_)
-        | Content::MdiApiTest(_)
-        | Content::MdeAnalyzer(_)
-        | Content::MdiReadiness(_)
-        | Content::MdiConfigReport(_)
-        | Content::None {} => {}
+        Content::MdeAnalyzer(a) => from_mde_analyzer(file, a, out),
+        // Weak evidence, reported as such by its own rule; never an account's setting.
+        Content::MdiApiTest(t) => {
+            if t.result.is_some() {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::ApiTest(t.clone()),
+                    at: EvidenceRef::new(file, t.line.unwrap_or(0)),
+                    attribution: Attribution::Content,
+                });
+            }
+        }
+        Content::MdiReadiness(r) => {
+            for s in &r.servers {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::Readiness(s.clone()),
+                    at: EvidenceRef::new(file, s.line.unwrap_or(0)),
+                    attribution: Attribution::Content,
+                });
+            }
+        }
+        // Not proxy evidence (auditing settings), or no content: listed as inputs only.
+        Content::ConsoleSession(_) | Content::MdiConfigReport(_) | Content::None {} => {}
+    }
+}
+
+/// The Defender for Endpoint client analyzer: its connectivity tests ran as LOCAL SYSTEM
+/// through WinHTTP; its PROXY SETTINGS section states legacy `ProxyServer`/`ProxyEnable`
+/// values of HKLM, LOCAL SYSTEM (`S-1-5-18`, `.DEFAULT`) and the account that ran it (HKCU:
+/// LOCAL SYSTEM itself when the analyzer says it ran as System), and WinHTTP's setting. Places the section does not mention say nothing (it prints a
+/// line only when the value exists, and never reads `DefaultConnectionSettings`).
+fn from_mde_analyzer(file: &str, a: &MdeAnalyzer, out: &mut Vec<Observation>) {
+    for test in &a.urls {
+        out.push(Observation {
+            principal: Some(Principal::LocalSystem),
+            user: None,
+            fact: Fact::AnalyzerUrl {
+                test: test.clone(),
+                run_as: a.run_as.clone(),
+            },
+            at: EvidenceRef::new(file, test.line),
+            attribution: Attribution::Content,
+        });
+    }
+    let Some(ps) = &a.proxy_settings else { return };
+    // Run as SYSTEM (not through PsExec from an administrator's session), the script's HKCU
+    // is LOCAL SYSTEM's own hive.
+    let (hkcu, hkcu_user) = if a.run_as.as_deref() == Some("running-as-system") {
+        (Principal::LocalSystem, None)
+    } else {
+        (Principal::CurrentUser, Some("HKEY_CURRENT_USER"))
+    };
+    let places = [
+        (&ps.machine, Principal::Machine, None),
+        (&ps.local_system, Principal::LocalSystem, None),
+        (&ps.default_user, Principal::LocalSystem, None),
+        (&ps.current_user, hkcu, hkcu_user),
+    ];
+    for (place, principal, user) in places {
+        let Some(LegacyProxy {
+            proxy_server,
+            proxy_enable,
+            line,
+        }) = place
+        else {
+            continue;
+        };
+        let mut push = |fact: Fact| {
+            out.push(Observation {
+                principal: Some(principal),
+                user: user.map(str::to_string),
+                fact,
+                at: EvidenceRef::new(file, *line),
+                attribution: Attribution::Content,
+            })
+        };
+        push(Fact::Plain {
+            name: "ProxyServer".into(),
+            data: PlainData::Text(proxy_server.clone()),
+        });
+        if let Some(v) = proxy_enable
+            .as_deref()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+        {
+            push(Fact::Plain {
+                name: "ProxyEnable".into(),
+                data: PlainData::Dword(v),
+            });
+        }
+    }
+    if let Some(w) = ps.winhttp.as_ref().filter(|w| w.shown) {
+        out.push(Observation {
+            principal: Some(Principal::Winhttp),
+            user: None,
+            fact: Fact::WinHttpText {
+                direct: w.direct,
+                proxy: w.proxy.clone(),
+                bypass: w.bypass.clone(),
+            },
+            at: EvidenceRef::new(file, w.statement_line()),
+            attribution: Attribution::Content,
+        });
     }
 }
 

@@ -36,13 +36,32 @@ pub enum FindingId {
     ProbeHereFailed,
     ProbeNotRun,
     EvidenceConflict,
+    /// The Defender for Endpoint client analyzer (LOCAL SYSTEM, WinHTTP) could not reach the
+    /// sensor endpoint by any method.
+    MdeSensorUrlFailed,
+    /// The analyzer reached the sensor endpoint.
+    MdeSensorUrlOk,
+    /// The analyzer could not reach some of Defender for Endpoint's own URLs.
+    MdeUrlsFailed,
+    /// The analyzer reached every Defender for Endpoint URL it tested.
+    MdeUrlsOk,
+    /// `Test-MDISensorApiConnection` printed True (weak evidence).
+    MdiApiTestTrue,
+    /// `Test-MDISensorApiConnection` printed False (ambiguous).
+    MdiApiTestFalse,
+    /// A server of a readiness report lacks the trusted root the service's certificate needs.
+    RootCertMissing,
+    /// The readiness report lists the required trusted root for a server.
+    RootCertPresent,
+    /// The sensor version(s) a readiness report shows.
+    SensorVersion,
     /// Evidence from the sensor logs, one id per event kind.
     Log(EventKind),
 }
 
 impl FindingId {
     /// Every id that is not a log event, in report order within a severity.
-    pub const ACCOUNT_IDS: [FindingId; 23] = [
+    pub const ACCOUNT_IDS: [FindingId; 32] = [
         FindingId::SensorProxyConfigured,
         FindingId::ProxyMissing,
         FindingId::ProxyDiffers,
@@ -66,6 +85,15 @@ impl FindingId {
         FindingId::ProbeHereFailed,
         FindingId::ProbeNotRun,
         FindingId::EvidenceConflict,
+        FindingId::MdeSensorUrlFailed,
+        FindingId::MdeSensorUrlOk,
+        FindingId::MdeUrlsFailed,
+        FindingId::MdeUrlsOk,
+        FindingId::MdiApiTestTrue,
+        FindingId::MdiApiTestFalse,
+        FindingId::RootCertMissing,
+        FindingId::RootCertPresent,
+        FindingId::SensorVersion,
     ];
 
     /// Every id, log events included (for docs and tests).
@@ -101,6 +129,15 @@ impl FindingId {
             FindingId::ProbeHereFailed => "probe-here-failed",
             FindingId::ProbeNotRun => "probe-not-run",
             FindingId::EvidenceConflict => "evidence-conflict",
+            FindingId::MdeSensorUrlFailed => "mde-sensor-url-failed",
+            FindingId::MdeSensorUrlOk => "mde-sensor-url-ok",
+            FindingId::MdeUrlsFailed => "mde-urls-failed",
+            FindingId::MdeUrlsOk => "mde-urls-ok",
+            FindingId::MdiApiTestTrue => "mdi-api-test-true",
+            FindingId::MdiApiTestFalse => "mdi-api-test-false",
+            FindingId::RootCertMissing => "root-cert-missing",
+            FindingId::RootCertPresent => "root-cert-present",
+            FindingId::SensorVersion => "sensor-version",
             FindingId::Log(k) => k.finding_id(),
         }
     }
@@ -114,11 +151,11 @@ impl FindingId {
     pub fn severity(self) -> Severity {
         use FindingId::*;
         match self {
-            ProxyMissing | ProxyDiffers | ProbeFailed | PacError | PacUnusable => Severity::Error,
+            ProxyMissing | ProxyDiffers | ProbeFailed | PacError | PacUnusable
+            | RootCertMissing => Severity::Error,
             HttpsNotProxied | EndpointBypassed | PacOnly | PacDirect | WinhttpMismatch
-            | CaptureEmpty | CaptureTruncated | EvidenceConflict | ProbeHereFailed => {
-                Severity::Warning
-            }
+            | CaptureEmpty | CaptureTruncated | EvidenceConflict | ProbeHereFailed
+            | MdeSensorUrlFailed | MdeUrlsFailed | MdiApiTestFalse => Severity::Warning,
             SensorProxyConfigured
             | ProxyEquivalent
             | ProxyMatches
@@ -127,7 +164,12 @@ impl FindingId {
             | CaptureUnattributed
             | ProbeOk
             | ProbeHereOk
-            | ProbeNotRun => Severity::Info,
+            | ProbeNotRun
+            | MdeSensorUrlOk
+            | MdeUrlsOk
+            | MdiApiTestTrue
+            | RootCertPresent
+            | SensorVersion => Severity::Info,
             Log(k) => {
                 if k.is_proxy_problem() {
                     Severity::Error

@@ -160,6 +160,33 @@ pub struct CapturedProbe {
     pub at: EvidenceRef,
 }
 
+/// One URL the Defender for Endpoint client analyzer tested as LOCAL SYSTEM through WinHTTP.
+#[derive(Debug, Clone)]
+pub struct AnalyzerTest {
+    pub test: crate::formats::mde_analyzer::UrlTest,
+    /// The tested host, lower-cased.
+    pub host: String,
+    /// The host is a sensor endpoint (`…sensorapi.atp.azure.com`, any cloud, or the
+    /// endpoint judged); otherwise it is one of Defender for Endpoint's own URLs.
+    pub sensor_endpoint: bool,
+    pub run_as: Option<String>,
+    pub at: EvidenceRef,
+}
+
+/// `Test-MDISensorApiConnection`'s boolean, where it was printed.
+#[derive(Debug, Clone)]
+pub struct ApiTest {
+    pub test: crate::formats::mdi_tools::MdiApiTest,
+    pub at: EvidenceRef,
+}
+
+/// One server of a `Test-MdiReadiness` report.
+#[derive(Debug, Clone)]
+pub struct ReadinessEvidence {
+    pub server: crate::formats::mdi_tools::ReadinessServer,
+    pub at: EvidenceRef,
+}
+
 /// All records of one sensor-log event kind.
 #[derive(Debug, Clone)]
 pub struct LogGroup {
@@ -194,6 +221,12 @@ pub struct Resolved {
     pub log_groups: Vec<LogGroup>,
     /// Dirty binary hives read without their transaction logs, with the account each shows.
     pub hive_logs_missing: Vec<(Option<Principal>, EvidenceRef)>,
+    /// The Defender for Endpoint client analyzer's URL tests (LOCAL SYSTEM, WinHTTP).
+    pub analyzer_tests: Vec<AnalyzerTest>,
+    /// `Test-MDISensorApiConnection` results (weak evidence).
+    pub api_tests: Vec<ApiTest>,
+    /// Servers of `Test-MdiReadiness` reports.
+    pub readiness: Vec<ReadinessEvidence>,
 }
 
 impl Resolved {
@@ -205,6 +238,17 @@ impl Resolved {
     /// The state of an account (unknown when nothing speaks of it).
     pub fn state(&self, p: Principal) -> State {
         self.accounts.get(&p).map_or(State::Unknown, |a| a.state)
+    }
+
+    /// The Defender for Endpoint client analyzer reached the sensor endpoint as `p` without
+    /// any proxy (its "Proxy disabled" method): the direct route works for that account.
+    pub fn direct_route_shown(&self, p: Principal) -> bool {
+        p == Principal::LocalSystem
+            && self.analyzer_tests.iter().any(|t| {
+                t.sensor_endpoint
+                    && t.test
+                        .reached_by(crate::formats::mde_analyzer::MethodWay::Direct)
+            })
     }
 
     /// The principals whose route decides whether the sensor reaches its endpoint: the
@@ -359,6 +403,13 @@ fn resolve_with(
     let mut pac_scripts: Vec<(EvidenceRef, String)> = Vec::new();
     let mut hive_logs_missing = Vec::new();
     let mut logs: BTreeMap<EventKind, LogGroup> = BTreeMap::new();
+    let mut analyzer_tests: Vec<(
+        crate::formats::mde_analyzer::UrlTest,
+        Option<String>,
+        EvidenceRef,
+    )> = Vec::new();
+    let mut api_tests = Vec::new();
+    let mut readiness = Vec::new();
 
     for o in assembled.observations {
         // Only evidence about an account says how the account was told.
@@ -486,6 +537,9 @@ fn resolve_with(
             }
             Fact::PacScript { source } => pac_scripts.push((at, source)),
             Fact::HiveLogsMissing => hive_logs_missing.push((o.principal, at)),
+            Fact::AnalyzerUrl { test, run_as } => analyzer_tests.push((test, run_as, at)),
+            Fact::ApiTest(test) => api_tests.push(ApiTest { test, at }),
+            Fact::Readiness(server) => readiness.push(ReadinessEvidence { server, at }),
             Fact::CaptureEmpty => empty.push(at),
             Fact::Unattributed => unattributed.push(at),
         }
@@ -537,7 +591,26 @@ fn resolve_with(
             .filter_map(|k| logs.remove(k))
             .collect(),
         hive_logs_missing,
+        analyzer_tests: Vec::new(),
+        api_tests,
+        readiness,
     };
+    let judged = resolved.endpoint.judged_host();
+    resolved.analyzer_tests = analyzer_tests
+        .into_iter()
+        .map(|(test, run_as, at)| {
+            let host = test.host().unwrap_or_default();
+            let sensor_endpoint = super::evidence::is_sensor_endpoint_host(&host)
+                || (!host.is_empty() && host == judged);
+            AnalyzerTest {
+                test,
+                host,
+                sensor_endpoint,
+                run_as,
+                at,
+            }
+        })
+        .collect();
 
     // The current user first: the service accounts are compared with it.
     let cu = gathered.remove(&Principal::CurrentUser).unwrap_or_default();

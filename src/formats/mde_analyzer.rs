@@ -37,6 +37,43 @@ pub struct MethodResult {
     pub line: u64,
 }
 
+impl MethodResult {
+    /// The analyzer's own rule for one method: an answer of 200, 400 or 404, or a succeeded
+    /// 405, means the URL is reachable this way (MDEClientAnalyzer.ps1, `ValidateURLs`).
+    pub fn reachable(&self) -> bool {
+        matches!(self.code, Some(200 | 400 | 404))
+            || (self.outcome == MethodOutcome::Succeeded && self.code == Some(405))
+    }
+
+    /// Which way of finding a proxy the line tested, from its number.
+    pub fn way(&self) -> MethodWay {
+        match self.number.split('.').next().unwrap_or("") {
+            "1" => MethodWay::DefaultProxy,
+            "2" => MethodWay::AutoDiscovery,
+            "3" => MethodWay::Direct,
+            "4" => MethodWay::NamedProxy,
+            "5" => MethodWay::CommandLineProxy,
+            _ => MethodWay::Other,
+        }
+    }
+}
+
+/// The analyzer's numbered ways of reaching a URL (the labels of its exe, in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodWay {
+    /// 1: WinHTTP's default proxy setting (`netsh winhttp`).
+    DefaultProxy,
+    /// 2: automatic discovery (WPAD).
+    AutoDiscovery,
+    /// 3: no proxy at all (direct).
+    Direct,
+    /// 4: the named (static) proxy of the MDE policy (`TelemetryProxyServer`).
+    NamedProxy,
+    /// 5: a proxy given on the analyzer's command line.
+    CommandLineProxy,
+    Other,
+}
+
 /// One `Testing URL :` block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UrlTest {
@@ -46,6 +83,45 @@ pub struct UrlTest {
     /// The analyzer's own rule: reachable when any method answered 200, 400 or 404, or
     /// succeeded with 405.
     pub reachable: bool,
+}
+
+impl UrlTest {
+    /// The tested URL's host, lower-cased.
+    pub fn host(&self) -> Option<String> {
+        crate::proxy::route::parse_url(&self.url).map(|u| u.host.to_ascii_lowercase())
+    }
+
+    /// True when a method of this way reached the URL.
+    pub fn reached_by(&self, way: MethodWay) -> bool {
+        self.methods.iter().any(|m| m.way() == way && m.reachable())
+    }
+
+    /// The method lines in words: `Default proxy: failed (12029); Proxy disabled: succeeded (200)`
+    /// (methods that do not exist on the machine are left out).
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .methods
+            .iter()
+            .filter(|m| m.outcome != MethodOutcome::DoesNotExist)
+            .map(|m| {
+                let outcome = match m.outcome {
+                    MethodOutcome::Succeeded => "succeeded",
+                    MethodOutcome::Failed => "failed",
+                    MethodOutcome::DoesNotExist => "does not exist",
+                    MethodOutcome::InvalidProxy => "proxy not in a valid format",
+                };
+                match m.code {
+                    Some(c) => format!("{}: {outcome} ({c})", m.method),
+                    None => format!("{}: {outcome}", m.method),
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            "no method line".to_string()
+        } else {
+            parts.join("; ")
+        }
+    }
 }
 
 /// A legacy `ProxyServer` value the PROXY SETTINGS section reports for one place.
@@ -92,7 +168,8 @@ pub fn parse(text_in: &str) -> (MdeAnalyzer, Vec<Diagnostic>) {
     let mut out = MdeAnalyzer::default();
     let mut diags = Vec::new();
     let mut in_proxy = false;
-    let mut proxy_first: Option<(u64, usize)> = None;
+    // The first line of the raw `netsh winhttp show proxy` output inside PROXY SETTINGS.
+    let mut netsh_first: Option<(u64, usize)> = None;
     let mut proxy_end = text.len();
     let base = text.as_ptr() as usize;
     for (n, raw) in text::lines(text) {
@@ -105,7 +182,6 @@ pub fn parse(text_in: &str) -> (MdeAnalyzer, Vec<Diagnostic>) {
             }
             in_proxy = lower.contains("proxy settings");
             if in_proxy {
-                proxy_first = Some((n, offset));
                 out.proxy_settings = Some(MdeProxySettings {
                     line: n,
                     ..MdeProxySettings::default()
@@ -139,20 +215,24 @@ pub fn parse(text_in: &str) -> (MdeAnalyzer, Vec<Diagnostic>) {
         if let Some(m) = method_line(t, n) {
             if let Some(u) = out.urls.last_mut() {
                 if u.methods.len() < 20 {
-                    u.reachable |= matches!(m.code, Some(200 | 400 | 404))
-                        || (m.outcome == MethodOutcome::Succeeded && m.code == Some(405));
+                    u.reachable |= m.reachable();
                     u.methods.push(m);
                 }
             }
             continue;
         }
         if in_proxy {
+            if netsh_first.is_none() && crate::detect::is_winhttp_header(t) {
+                netsh_first = Some((n, offset));
+            }
             if let Some(ps) = out.proxy_settings.as_mut() {
                 proxy_line(ps, t, n);
             }
         }
     }
-    if let (Some((first, start)), Some(ps)) = (proxy_first, out.proxy_settings.as_mut()) {
+    // Only from netsh's own header on: the section's `… are :  host:port` lines are registry
+    // values, which the structural netsh reader would otherwise take for WinHTTP's proxy.
+    if let (Some((first, start)), Some(ps)) = (netsh_first, out.proxy_settings.as_mut()) {
         // The raw netsh lines keep the file's line numbers.
         let body = text.get(start..proxy_end).unwrap_or("");
         let mut padded = "\n".repeat(usize::try_from(first.saturating_sub(1)).unwrap_or(0));
@@ -277,6 +357,18 @@ mod tests {
         assert_eq!(u.methods[1].method, "Proxy auto discovery (WPAD)");
         assert_eq!(u.methods[3].outcome, MethodOutcome::DoesNotExist);
         assert_eq!(u.methods[3].line, 5);
+    }
+
+    #[test]
+    fn registry_lines_of_the_section_are_not_winhttp() {
+        let t = "########################### PROXY SETTINGS ################################\r\nProxy setting in current user level were detected\r\nThe detected proxy settings in current user path (HKCU) are :  proxy.contoso.com:8080\r\nProxyEnable is set to :  1\r\n";
+        let (a, _) = parse(t);
+        let ps = a.proxy_settings.unwrap();
+        assert_eq!(
+            ps.current_user.unwrap().proxy_server,
+            "proxy.contoso.com:8080"
+        );
+        assert!(ps.winhttp.is_none());
     }
 
     #[test]

@@ -212,12 +212,36 @@ pub struct ReadinessServer {
     pub root_certificates_ok: Option<bool>,
     /// `Details.RootCertificatesDetails`.
     pub root_certificates: Vec<RootCertificate>,
+    /// The report has a `RootCertificatesDetails` entry for the server (an empty list then
+    /// means none of the checked roots is installed; no entry means the report cannot tell).
+    pub root_certificates_listed: bool,
     /// DigiCert Global Root G2 (commercial cloud) is among them.
     pub digicert_g2: bool,
     /// DigiCert Global Root CA (GCC High) is among them.
     pub digicert_global_root_ca: bool,
     /// `Comment` (`Server is not available` when the script could not reach it).
     pub comment: Option<String>,
+    /// Line of the server's name in the report (null when it has none).
+    pub line: Option<u64>,
+}
+
+impl ReadinessServer {
+    /// The script reached the server (its checks mean something).
+    pub fn reached(&self) -> bool {
+        !self
+            .comment
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().contains("not available"))
+    }
+
+    /// The sensor version when a sensor is installed (`N/A` and error texts are not versions).
+    pub fn installed_sensor(&self) -> Option<&str> {
+        self.sensor_version.as_deref().map(str::trim).filter(|v| {
+            v.split('.').count() >= 2
+                && v.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
 }
 
 /// `Test-MdiReadiness.ps1` `mdi-<domain>.json`.
@@ -278,6 +302,16 @@ pub fn parse_readiness(text: &str) -> (MdiReadiness, Vec<Diagnostic>) {
             out.servers.push(readiness_server(s, role));
         }
     }
+    // Lines of the servers' names, in one pass over the text (the JSON value has none).
+    let mut named = fqdn_lines(text);
+    for server in &mut out.servers {
+        let Some(fqdn) = server.fqdn.as_deref() else {
+            continue;
+        };
+        if let Some(i) = named.iter().position(|(name, _)| name == fqdn) {
+            server.line = Some(named.swap_remove(i).1);
+        }
+    }
     if out.servers.is_empty() {
         diags.push(Diagnostic::warning(
             1,
@@ -289,6 +323,33 @@ pub fn parse_readiness(text: &str) -> (MdiReadiness, Vec<Diagnostic>) {
     (out, diags)
 }
 
+/// Every `"FQDN": "name"` of the report with its 1-based line, in file order (PowerShell
+/// writes the key in this case; one pass, bounded like the server lists).
+fn fqdn_lines(text: &str) -> Vec<(String, u64)> {
+    const KEY: &str = "\"FQDN\"";
+    let mut out = Vec::new();
+    let (mut line, mut counted) = (1u64, 0usize);
+    for (at, _) in text.match_indices(KEY) {
+        if out.len() >= 3 * MAX_ITEMS {
+            break;
+        }
+        let before = text.get(counted..at).unwrap_or("");
+        line += memchr::memchr_iter(b'\n', before.as_bytes()).count() as u64;
+        counted = at;
+        let value = text
+            .get(at + KEY.len()..)
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('"'))
+            .and_then(|r| r.split('"').next());
+        if let Some(v) = value {
+            out.push((v.chars().take(400).collect(), line));
+        }
+    }
+    out
+}
+
 fn readiness_server(s: &Value, role: &'static str) -> ReadinessServer {
     let text_of = |k: &str| {
         get_ci(s, k)
@@ -296,16 +357,21 @@ fn readiness_server(s: &Value, role: &'static str) -> ReadinessServer {
             .map(|v| v.chars().take(400).collect::<String>())
     };
     let details = get_ci(s, "Details");
-    let certs: Vec<RootCertificate> =
-        match details.and_then(|d| get_ci(d, "RootCertificatesDetails")) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .take(MAX_ITEMS)
-                .filter_map(root_certificate)
-                .collect(),
-            Some(v @ Value::Object(_)) => root_certificate(v).into_iter().collect(),
-            _ => Vec::new(),
-        };
+    let listed = details.and_then(|d| get_ci(d, "RootCertificatesDetails"));
+    let certs: Vec<RootCertificate> = match listed {
+        Some(Value::Array(a)) => a
+            .iter()
+            .take(MAX_ITEMS)
+            .filter_map(root_certificate)
+            .collect(),
+        Some(v @ Value::Object(_)) => root_certificate(v).into_iter().collect(),
+        _ => Vec::new(),
+    };
+    // `ConvertTo-Json` writes an empty result as null or []: both mean "none found".
+    let root_certificates_listed = matches!(
+        listed,
+        Some(Value::Array(_) | Value::Object(_) | Value::Null)
+    );
     let has = |t: &str| certs.iter().any(|c| c.thumbprint.eq_ignore_ascii_case(t));
     ReadinessServer {
         role,
@@ -315,7 +381,9 @@ fn readiness_server(s: &Value, role: &'static str) -> ReadinessServer {
         digicert_g2: has(DIGICERT_G2),
         digicert_global_root_ca: has(DIGICERT_GLOBAL_ROOT_CA),
         root_certificates: certs,
+        root_certificates_listed,
         comment: text_of("Comment").filter(|c| !c.is_empty()),
+        line: None,
     }
 }
 

@@ -17,6 +17,7 @@ mod needs;
 mod probe;
 mod route;
 mod sensor_log;
+mod tools;
 mod verdict;
 mod winhttp;
 
@@ -102,6 +103,9 @@ const RULES: &[Rule] = &[
     captures::empty_truncated_unattributed,
     probe::probes,
     sensor_log::events,
+    tools::mde_analyzer,
+    tools::api_test,
+    tools::readiness,
 ];
 
 /// Judges a resolved case: findings, needs, verdict and the report. Runs each rule once.

@@ -121,7 +121,8 @@ pub fn needs(r: &Resolved, probes: &[ProbeEvidence], findings: &Findings) -> Vec
         let probed_ok = r
             .captured_probes
             .iter()
-            .any(|c| c.principal == Some(p) && matches!(c.status, Some(200) | Some(503)));
+            .any(|c| c.principal == Some(p) && matches!(c.status, Some(200) | Some(503)))
+            || r.direct_route_shown(p);
         let Some(route) = &a.route else { continue };
         match &route.kind {
             RouteKind::Proxy { .. } => {}
@@ -202,6 +203,18 @@ pub fn needs(r: &Resolved, probes: &[ProbeEvidence], findings: &Findings) -> Vec
                 command: Some("netsh winhttp show proxy > netsh-winhttp.txt 2>&1".into()),
             },
         );
+    }
+    if r.api_tests
+        .iter()
+        .any(|t| t.test.result == Some(false) && t.test.verbose.is_empty())
+    {
+        add(&mut out, Need {
+            principal: None,
+            blocking: false,
+            what: "the reason behind Test-MDISensorApiConnection's False".into(),
+            why: "False is printed for any answer but HTTP 200, the 503 of older workspaces (which means the route works) included".into(),
+            command: Some("powershell -Command \"Test-MDISensorApiConnection -Verbose *> api-test.txt\"".into()),
+        });
     }
     if r.log_groups.is_empty() && !r.inputs.iter().any(|i| i.kind == "sensor-log") {
         add(&mut out, Need {

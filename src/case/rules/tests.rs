@@ -822,3 +822,187 @@ mod v2_tests {
         );
     }
 }
+
+/// Observations of an upload given as text, through the real parser and evidence adapter.
+fn observed(name: &str, text: &str) -> Vec<Observation> {
+    let a = crate::artifact::parse_bytes(name, text.as_bytes(), crate::artifact::Scope::Full);
+    crate::case::evidence::observations(&a)
+}
+
+const ANALYZER: &str = "Connectivity output, running as System:\r\n\
+Testing URL : https://contoso-corpsensorapi.atp.azure.com/tri/sensor/api/ping\r\n\
+1 - Default proxy: Succeeded (200)\r\n\
+2 - Proxy auto discovery (WPAD): Failed (12180)\r\n\
+3 - Proxy disabled: Failed (12029)\r\n\
+\r\n\
+########################### PROXY SETTINGS ################################\r\n\
+Proxy setting in DEFAULT user level were detected\r\n\
+The detected proxy settings in the default user path (.DEFAULT) are :  proxy.contoso.com:8080\r\n\
+ProxyEnable is set to :  1\r\n\
+Proxy setting in current user level were detected\r\n\
+The detected proxy settings in current user path (HKCU) are :  proxy.contoso.com:8080\r\n\
+ProxyEnable is set to :  1\r\n";
+
+#[test]
+fn analyzer_proxy_settings_are_local_system_and_current_user_plain_values() {
+    // Run through PsExec from an administrator's session: HKCU is the administrator's.
+    let text = ANALYZER.replace("running as System", "using psexec -s");
+    let o = observed("MDEClientAnalyzer.txt", &text);
+    let plain: Vec<_> = o
+        .iter()
+        .filter_map(|o| match &o.fact {
+            Fact::Plain { name, .. } => Some((o.principal, name.as_str(), o.at.line)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        plain,
+        [
+            (Some(Principal::LocalSystem), "ProxyServer", Some(9)),
+            (Some(Principal::LocalSystem), "ProxyEnable", Some(9)),
+            (Some(Principal::CurrentUser), "ProxyServer", Some(12)),
+            (Some(Principal::CurrentUser), "ProxyEnable", Some(12)),
+        ]
+    );
+    assert!(o
+        .iter()
+        .any(|o| matches!(&o.fact, Fact::AnalyzerUrl { test, run_as }
+        if test.line == 2 && run_as.as_deref() == Some("psexec"))
+            && o.principal == Some(Principal::LocalSystem)));
+}
+
+#[test]
+fn analyzer_run_as_system_shows_local_system_in_its_hkcu_lines() {
+    let o = observed("MDEClientAnalyzer.txt", ANALYZER);
+    let hkcu: Vec<_> = o
+        .iter()
+        .filter(|o| o.at.line == Some(12))
+        .map(|o| (o.principal, o.user.clone()))
+        .collect();
+    assert_eq!(
+        hkcu,
+        [
+            (Some(Principal::LocalSystem), None),
+            (Some(Principal::LocalSystem), None)
+        ]
+    );
+}
+
+#[test]
+fn analyzer_success_only_through_winhttp_proxy_is_no_proof_of_the_direct_route() {
+    // The analyzer reached the sensor only through WinHTTP's proxy, not direct: it says so,
+    // and LOCAL SYSTEM's direct route is not taken as shown.
+    let mut o = observed(
+        "MDEClientAnalyzer.txt",
+        ANALYZER.split("\r\n\r\n").next().unwrap_or(""),
+    );
+    o.push(cu_proxy());
+    o.push(obs(
+        Some(Principal::LocalSystem),
+        Fact::ConnectionBlob {
+            bytes: blob(1, 9, "", "", ""),
+        },
+        "ls.reg",
+        4,
+    ));
+    let r = run(o);
+    assert!(ids(&r).contains(&("mde-sensor-url-ok".into(), Some("local_system"))));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::MdeSensorUrlOk)
+        .unwrap();
+    assert!(
+        f.title.contains("only through WinHTTP's proxy"),
+        "{}",
+        f.title
+    );
+    let resolved = resolve(
+        Assembled {
+            name: "t".into(),
+            inputs: vec![],
+            observations: observed("a.txt", ANALYZER),
+            manifest: None,
+        },
+        &ResolveOptions::default(),
+    );
+    assert!(!resolved.direct_route_shown(Principal::LocalSystem));
+    assert!(!resolved.direct_route_shown(Principal::LocalService));
+}
+
+#[test]
+fn api_test_true_names_the_sensor_proxy_it_used_and_changes_nothing() {
+    let mut o = observed(
+        "api.txt",
+        "PS C:\\> Test-MDISensorApiConnection\r\nTrue\r\n",
+    );
+    o.push(obs(
+        Some(Principal::Sensor),
+        Fact::SensorProxy {
+            url: "http://proxy.contoso.com:8080".into(),
+            user: None,
+            password_set: false,
+        },
+        "SensorConfiguration.json",
+        0,
+    ));
+    let r = run(o);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::MdiApiTestTrue)
+        .unwrap();
+    assert_eq!(f.principal, Some(Principal::Sensor));
+    assert!(f.title.contains("sensor's own proxy"), "{}", f.title);
+    assert_eq!(f.evidence[0].line, Some(2));
+}
+
+#[test]
+fn api_test_false_with_verbose_shows_the_reason_and_asks_nothing_more() {
+    let o = observed(
+        "api.txt",
+        "PS C:\\> Test-MDISensorApiConnection -Verbose\r\nVERBOSE: The remote server returned an error: (503) Server Unavailable.\r\nFalse\r\n",
+    );
+    let r = run(o);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::MdiApiTestFalse)
+        .unwrap();
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f.excerpt.as_deref().is_some_and(|e| e.contains("(503)")));
+    assert!(!r
+        .needs
+        .iter()
+        .any(|n| n.what.contains("Test-MDISensorApiConnection")));
+}
+
+#[test]
+fn readiness_in_a_gcc_high_case_wants_the_global_root_ca() {
+    let json = r#"{"DomainControllers":[{"FQDN":"DC1.contoso.us","SensorVersion":"2.250.18972.0","Details":{"RootCertificatesDetails":[{"Thumbprint":"DF3C24F9BFD666761B268073FE06D1CC8D4F82A4"}]}},{"FQDN":"DC2.contoso.us","Details":{}}]}"#;
+    let o = observed("mdi-contoso.us.json", json);
+    let resolved = resolve(
+        Assembled {
+            name: "t".into(),
+            inputs: vec![],
+            observations: o,
+            manifest: None,
+        },
+        &ResolveOptions {
+            endpoint: Some("contososensorapi.atp.azure.us".into()),
+        },
+    );
+    let r = judge(&resolved, &[]);
+    let missing: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.id == FindingId::RootCertMissing)
+        .collect();
+    // DC1 has G2 only, which GCC High does not use; DC2's report has no list: not judged.
+    assert_eq!(missing.len(), 1);
+    assert!(
+        missing[0].title.contains("DC1.contoso.us")
+            && missing[0].title.contains("DigiCert Global Root CA")
+    );
+    assert_eq!(r.verdict, Verdict::Misconfigured);
+}

@@ -75,6 +75,23 @@ const MESSAGES: &[(&str, Message, &str)] = &[
         Message::Error(ErrorKind::NotFound),
         "ja",
     ),
+    // pl, cs, tr: only as Microsoft's localized Defender docs quote the message (low
+    // confidence, see docs/languages.md); the stem common to the quotes is matched.
+    (
+        "odnaleźć określonego klucza rejestru",
+        Message::Error(ErrorKind::NotFound),
+        "pl",
+    ),
+    (
+        "nelze najít zadaný klíč registru",
+        Message::Error(ErrorKind::NotFound),
+        "cs",
+    ),
+    (
+        "belirtilen kayıt defteri anahtarını veya değerini bulamadı",
+        Message::Error(ErrorKind::NotFound),
+        "tr",
+    ),
     (
         "access is denied",
         Message::Error(ErrorKind::AccessDenied),
@@ -176,6 +193,9 @@ const ERROR_PREFIXES: &[(&str, Option<&str>)] = &[
     ("erreur :", Some("fr")),
     ("erreur:", Some("fr")),
     ("エラー:", Some("ja")),
+    ("błąd:", Some("pl")),
+    ("chyba:", Some("cs")),
+    ("hata:", Some("tr")),
 ];
 
 const RESULT_LABELS: &[(&str, &str)] = &[
