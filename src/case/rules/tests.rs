@@ -990,6 +990,7 @@ fn readiness_in_a_gcc_high_case_wants_the_global_root_ca() {
         },
         &ResolveOptions {
             endpoint: Some("contososensorapi.atp.azure.us".into()),
+            ..ResolveOptions::default()
         },
     );
     let r = judge(&resolved, &[]);
