@@ -31,10 +31,11 @@ fn widest(text: &str) -> usize {
 }
 
 const EXAMPLE: &str = "fixtures/uploads/contoso-dc01";
-const CASES: [&str; 3] = [
+const CASES: [&str; 4] = [
     "fixtures/cases/sensor-proxy",
     "fixtures/cases/pac",
     "fixtures/cases/unattributed",
+    "fixtures/logs/rotated",
 ];
 
 #[test]
@@ -58,10 +59,11 @@ fn below_100_columns_the_table_is_stacked() {
     assert!(narrow.contains("\nAccounts\n"));
     assert!(narrow.contains("  LOCAL SERVICE (S-1-5-19): MISSING\n"));
     // file:line tokens are whole.
-    assert!(narrow.contains("evidence: logs/Microsoft.Tri.Sensor-Errors.log:3\n"));
+    // The 407 sits on the record's second line (4), not its first (3).
+    assert!(narrow.contains("evidence: logs/Microsoft.Tri.Sensor-Errors.log:4\n"));
     let wide = render(EXAMPLE, "table", 100);
     assert!(wide.contains('┌'));
-    assert!(wide.contains("logs/Microsoft.Tri.Sensor-Errors.log:3"));
+    assert!(wide.contains("logs/Microsoft.Tri.Sensor-Errors.log:4"));
 }
 
 #[test]

@@ -65,13 +65,19 @@ pub enum Fact {
     PacScript { source: String },
     /// A captured answer of the reachability test (Invoke-WebRequest, curl, browser text).
     ProbeCaptured { status: Option<u16>, text: String },
-    /// A sensor log event; `host` is the `…sensorapi…` host it names, if any.
-    LogEvent {
+    /// The records of one event kind in one sensor log. The observation's `at` is the line
+    /// carrying the signature in the first record; `last_line` the same in the last.
+    LogEvents {
         kind: EventKind,
-        message: String,
-        timestamp: Option<String>,
-        host: Option<String>,
+        count: u64,
+        /// The first record's signature line around the signature.
+        excerpt: String,
+        first_seen: Option<String>,
+        last_seen: Option<String>,
+        last_line: u64,
     },
+    /// The `…sensorapi…` host a sensor log's failed requests were aimed at.
+    LogEndpoint { host: String },
     /// An empty upload.
     CaptureEmpty,
     /// A capture whose account cannot be told.
@@ -120,21 +126,36 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
     match content {
         Content::RegExport(export) => from_reg_export(file, export, out),
         Content::SensorLog(log) => {
-            for e in &log.events {
+            let host = log
+                .events
+                .iter()
+                .filter_map(|e| e.target.as_ref())
+                .find(|t| is_sensor_endpoint_host(&t.host));
+            if let Some(t) = host {
                 out.push(Observation {
                     principal: None,
                     user: None,
-                    fact: Fact::LogEvent {
-                        kind: e.kind,
-                        message: e.message.clone(),
-                        timestamp: e.timestamp.clone(),
-                        host: e
-                            .target
-                            .as_ref()
-                            .map(|t| t.host.clone())
-                            .filter(|h| is_sensor_endpoint_host(h)),
+                    fact: Fact::LogEndpoint {
+                        host: t.host.clone(),
                     },
-                    at: EvidenceRef::new(file, e.line),
+                    at: EvidenceRef::new(file, 0),
+                    attribution: Attribution::Content,
+                });
+            }
+            // Per kind, with the totals past the listed events' cap.
+            for c in &log.event_counts {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::LogEvents {
+                        kind: c.kind,
+                        count: c.count,
+                        excerpt: c.excerpt.clone(),
+                        first_seen: c.first_timestamp.clone(),
+                        last_seen: c.last_timestamp.clone(),
+                        last_line: c.last_signature_line,
+                    },
+                    at: EvidenceRef::new(file, c.first_signature_line),
                     attribution: Attribution::Content,
                 });
             }

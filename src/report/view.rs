@@ -323,6 +323,11 @@ impl CaseView {
                         evidence.push(s);
                     }
                 }
+                // A sensor-log finding cites its first and its last record, in that order.
+                if let (FindingId::Log(_), [first, last]) = (f.id, evidence.as_mut_slice()) {
+                    *first = format!("first {first}");
+                    *last = format!("last {last}");
+                }
                 FindingView {
                     id: f.id,
                     severity: f.severity,
