@@ -10,11 +10,11 @@ use std::time::Duration;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::cli::{Format, PacArgs};
+use crate::cli::{PacArgs, PacFormat};
 use crate::pac::{self, Dependency, PacEvaluation, PacFacts, PacLimits, PacRequest};
 use crate::text::{self, escape_control, LegacyHint};
 
-use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
+use super::{Context, EXIT_FINDING, EXIT_INPUT};
 
 /// Schema version of the `pac` document (Version 2 of the contract).
 const PAC_SCHEMA_VERSION: u32 = 2;
@@ -38,13 +38,7 @@ pub fn run(ctx: &Context, args: &PacArgs) -> u8 {
         time: Duration::from_millis(args.pac_timeout_ms),
         ..PacLimits::default()
     };
-    let format = ctx.auto_format(args.format);
-    if !matches!(format, Format::Json | Format::Jsonl | Format::Table) {
-        ctx.warn(&format!(
-            "pac: --format {format:?} is not supported (table or json)"
-        ));
-        return EXIT_USAGE;
-    }
+    let format = ctx.pick_format(args.format, PacFormat::Table, PacFormat::Json);
     // Enough bytes that a script over the limit is still over it once decoded (UTF-16 halves).
     let cap = (limits.max_script_bytes as u64)
         .saturating_mul(4)
@@ -84,9 +78,9 @@ pub fn run(ctx: &Context, args: &PacArgs) -> u8 {
         evaluation: &evaluation,
     };
     let rendered = match format {
-        Format::Table => Ok(table(&out)),
-        Format::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),
-        _ => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
+        PacFormat::Table => Ok(table(&out)),
+        PacFormat::Jsonl => serde_json::to_string(&out).map(|s| s + "\n"),
+        PacFormat::Json => serde_json::to_string_pretty(&out).map(|s| s + "\n"),
     };
     let rendered = match rendered {
         Ok(r) => r,
