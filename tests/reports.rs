@@ -510,3 +510,39 @@ fn closed_stdout_is_a_quiet_exit_0() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every input the JSON gives a kind is named by that kind in the human reports: hives,
+/// console sessions and the MDI/MDE tools' outputs are not "not recognised".
+#[test]
+fn inputs_are_named_by_their_kind() {
+    for path in ["fixtures/console", "fixtures/hives", EXAMPLE] {
+        let doc: Value = serde_json::from_str(&render(path, "json", 100)).expect("json");
+        let table = render(path, "table", 200);
+        let markdown = render(path, "markdown", 200);
+        for i in doc["inputs"].as_array().expect("inputs") {
+            let file = i["file"].as_str().expect("file");
+            let name = file.rsplit('/').next().unwrap_or(file);
+            let unknown = i["kind"] == "unknown";
+            for (format, text) in [("table", &table), ("markdown", &markdown)] {
+                let line = text
+                    .lines()
+                    .find(|l| l.contains(&format!("{name} (")))
+                    .unwrap_or_else(|| panic!("{format}: {file} not listed\n{text}"));
+                assert_eq!(
+                    line.contains("(not recognised)"),
+                    unknown,
+                    "{format}: {line} ({})",
+                    i["kind"]
+                );
+            }
+        }
+    }
+    let table = render("fixtures/console", "table", 200);
+    assert!(
+        table.contains("  session-ps.txt (console session)\n"),
+        "{table}"
+    );
+    assert!(table.contains("  mdi-api-test-false.txt (Test-MDISensorApiConnection output)\n"));
+    let table = render("fixtures/hives", "table", 200);
+    assert!(table.contains("  kape/C/Windows/System32/config/SOFTWARE (registry hive)\n"));
+}
