@@ -30,15 +30,17 @@ pub enum Command {
     Parse(ParseArgs),
     /// Decode one proxy blob given as hex (DefaultConnectionSettings, WinHttpSettings, ...).
     Decode(DecodeArgs),
-    /// Re-run the documented 503 reachability probe from this machine.
+    /// Probe the sensor endpoint from this machine (its ping URL with --endpoint/--workspace).
     Probe(ProbeArgs),
     /// Write the remediation files (fix.reg, backup.cmd, restore.cmd, README.txt) for a case.
     Fix(FixArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
+    #[command(after_help = MAN_AFTER_HELP)]
     Man,
     /// Print the JSON Schema (draft 2020-12) of the `analyze --format json` document.
+    #[command(after_help = SCHEMA_AFTER_HELP)]
     Schema,
     /// Write collect-mdi-proxy.cmd (and README.txt): the script the customer runs, elevated, on
     /// the domain controller to collect every piece of proxy evidence into one folder.
@@ -71,9 +73,10 @@ impl OnlyVerdict {
 /// Exit codes and examples shown under `proxy-triage --help` (and in the man page).
 const MAIN_AFTER_HELP: &str = "\
 Exit codes (all commands):
-  0  success (analyze: no error finding; probe: reachable; fix: written or dry run);
+  0  success (analyze: no error finding; probe: reachable; fix: written or dry run;
+     pac: the script returned a string);
      also when stdout is closed early (| head)
-  1  analyze: an error finding; probe: not reachable; fix: refused
+  1  analyze: an error finding; probe: not reachable; fix: refused; pac: the script failed
   2  an input could not be read or was rejected (including a path that does not exist)
   3  usage error
 
@@ -126,6 +129,30 @@ Examples:
   proxy-triage fix hkcu.reg compare-1519.txt --out fix/
   proxy-triage fix ticket-4711.zip --out fix/ --format json";
 
+const PAC_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage pac wpad.dat --url https://contoso-corpsensorapi.atp.azure.com/tri/sensor/api/ping
+  proxy-triage pac proxy.pac --url https://contoso-corpsensorapi.atp.azure.com/ --my-ip 10.1.2.3 \\
+    --resolve proxy.contoso.com=10.1.0.8 --format json";
+
+const COLLECT_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage collect-script --out collect/ --workspace contoso
+  proxy-triage collect-script --out collect/ --endpoint contoso-corpsensorapi.atp.azure.com --format json
+
+The customer runs collect-mdi-proxy.cmd [FOLDER] elevated on the domain controller and sends back
+the folder (or its zip); `proxy-triage analyze` reads it as one case.";
+
+const SCHEMA_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage schema > analyze.schema.json
+  proxy-triage analyze ticket/ --format json | check-jsonschema --schemafile analyze.schema.json -";
+
+const MAN_AFTER_HELP: &str = "\
+Examples:
+  proxy-triage man > proxy-triage.1 && man ./proxy-triage.1
+  proxy-triage man | gzip > /usr/local/share/man/man1/proxy-triage.1.gz";
+
 const COMPLETIONS_AFTER_HELP: &str = "\
 Examples:
   proxy-triage completions bash > ~/.local/share/bash-completion/completions/proxy-triage
@@ -145,15 +172,6 @@ pub enum ColorChoice {
 pub enum FixFormat {
     Table,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Jsonl,
-    Markdown,
-    Csv,
 }
 
 /// Output formats of `parse`.
@@ -198,8 +216,7 @@ pub enum PacFormat {
     Jsonl,
 }
 
-/// Output formats of `collect-script` (for its `CollectScriptArgs::format`, merged from its
-/// own branch).
+/// Output formats of `collect-script`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CollectFormat {
     /// What was written, in words.
@@ -421,6 +438,7 @@ pub struct FixArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = COLLECT_AFTER_HELP)]
 pub struct CollectScriptArgs {
     /// Where to write collect-mdi-proxy.cmd and README.txt.
     #[arg(long, value_name = "DIR")]
@@ -431,15 +449,16 @@ pub struct CollectScriptArgs {
     /// The workspace name: the probes test NAMEsensorapi.atp.azure.com.
     #[arg(long, value_name = "NAME")]
     pub workspace: Option<String>,
-    /// Output format of the summary: table (default) or json.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = CollectFormat::Table)]
+    pub format: CollectFormat,
     /// Overwrite existing files in DIR.
     #[arg(long)]
     pub force: bool,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = PAC_AFTER_HELP)]
 pub struct PacArgs {
     /// The PAC script (`proxy.pac`, `wpad.dat`; `-` reads stdin).
     #[arg(value_name = "FILE")]

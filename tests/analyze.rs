@@ -77,7 +77,13 @@ fn example_ticket_is_misconfigured_with_evidence() {
     );
     assert_eq!(missing["evidence"][0]["line"], 1);
     let log = finding(&case, "proxy-auth-required");
-    assert_eq!(log["evidence"][0]["line"], 3);
+    // The line carrying the 407 (the record starts on line 3), and its text.
+    assert_eq!(log["evidence"][0]["line"], 4);
+    assert_eq!(log["evidence"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        log["excerpt"],
+        "---> System.Net.Http.HttpRequestException: Response status code does not indicate success: 407 (Proxy Authentication Required)."
+    );
     let p = &case["principals"];
     assert_eq!(p["current_user"]["state"], "configured");
     assert_eq!(

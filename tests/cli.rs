@@ -113,6 +113,8 @@ fn each_command_offers_only_its_formats() {
     assert_eq!(format_values("decode"), "table, json, jsonl");
     assert_eq!(format_values("probe"), "table, json, jsonl");
     assert_eq!(format_values("fix"), "table, json");
+    assert_eq!(format_values("pac"), "table, json, jsonl");
+    assert_eq!(format_values("collect-script"), "table, json");
     assert_eq!(
         format_values("analyze"),
         "table, json, jsonl, markdown, csv, summary"
@@ -143,11 +145,45 @@ fn each_command_offers_only_its_formats() {
     assert!(!out.path().join("fix").exists());
     assert_eq!(run(&["decode", "46", "--format", "csv"]).code, 3);
     assert_eq!(run(&["probe", "--format", "markdown"]).code, 3);
+    let r = run(&[
+        "pac",
+        "fixtures/pac/wpad.dat",
+        "--url",
+        "https://contoso-corpsensorapi.atp.azure.com/",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.contains("[possible values: table, json, jsonl]"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "collect-script",
+        "--out",
+        &out.path().join("collect").to_string_lossy(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(r.code, 3);
+    assert!(!out.path().join("collect").exists());
 }
 
 #[test]
 fn every_help_has_examples() {
-    for command in ["analyze", "parse", "decode", "probe", "fix", "completions"] {
+    for command in [
+        "analyze",
+        "parse",
+        "decode",
+        "probe",
+        "fix",
+        "completions",
+        "pac",
+        "collect-script",
+        "schema",
+        "man",
+    ] {
         let r = run(&[command, "--help"]);
         assert_eq!(r.code, 0);
         assert!(

@@ -31,24 +31,81 @@ fn widest(text: &str) -> usize {
 }
 
 const EXAMPLE: &str = "fixtures/uploads/contoso-dc01";
-const CASES: [&str; 3] = [
+const CASES: [&str; 4] = [
     "fixtures/cases/sensor-proxy",
     "fixtures/cases/pac",
     "fixtures/cases/unattributed",
+    "fixtures/logs/rotated",
 ];
 
+/// The commands of "What we still need" (`needs[].command`), as the JSON gives them.
+fn need_commands(path: &str) -> Vec<String> {
+    let doc: Value = serde_json::from_str(&render(path, "json", 100)).expect("json");
+    doc["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["needs"].as_array().into_iter().flatten())
+        .filter_map(|n| n["command"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Prose never exceeds the width; a command line (six spaces, then exactly one need's
+/// command) is the documented exception: it is never wrapped, so it copies whole.
 #[test]
 fn table_never_exceeds_the_width() {
-    for path in std::iter::once(EXAMPLE).chain(CASES) {
+    for path in std::iter::once(EXAMPLE)
+        .chain(CASES)
+        .chain(["fixtures/cases/log407"])
+    {
+        let commands: Vec<String> = need_commands(path)
+            .iter()
+            .map(|c| format!("      {c}"))
+            .collect();
         for columns in [60u16, 80, 99, 100, 120, 200] {
             let text = render(path, "table", columns);
+            let prose: String = text
+                .lines()
+                .filter(|l| !commands.iter().any(|c| c == l))
+                .map(|l| format!("{l}\n"))
+                .collect();
             assert!(
-                widest(&text) <= columns as usize,
+                widest(&prose) <= columns as usize,
                 "{path} at {columns}: {} wide\n{text}",
-                widest(&text)
+                widest(&prose)
             );
         }
     }
+}
+
+/// Each command of "What we still need" is printed whole on a line of its own at every
+/// width, so copying it into cmd.exe (or PowerShell) runs it as it is.
+#[test]
+fn need_commands_are_never_wrapped() {
+    let commands = need_commands("fixtures/cases/log407");
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.starts_with("reg compare \"HKCU\\")
+                && c.contains("\"HKU\\S-1-5-19\\")
+                && c.ends_with("/v DefaultConnectionSettings > compare-1519.txt 2>&1")),
+        "{commands:?}"
+    );
+    for columns in [60u16, 80, 100, 120, 200] {
+        let text = render("fixtures/cases/log407", "table", columns);
+        for c in &commands {
+            assert!(
+                text.lines().any(|l| l == format!("      {c}")),
+                "at {columns}: {c}\n{text}"
+            );
+        }
+    }
+    // Inline commands in the actions are not broken at their spaces either.
+    let text = render(EXAMPLE, "table", 80);
+    assert!(
+        text.contains("`netsh winhttp import proxy source=ie`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -58,10 +115,11 @@ fn below_100_columns_the_table_is_stacked() {
     assert!(narrow.contains("\nAccounts\n"));
     assert!(narrow.contains("  LOCAL SERVICE (S-1-5-19): MISSING\n"));
     // file:line tokens are whole.
-    assert!(narrow.contains("evidence: logs/Microsoft.Tri.Sensor-Errors.log:3\n"));
+    // The 407 sits on the record's second line (4), not its first (3).
+    assert!(narrow.contains("evidence: logs/Microsoft.Tri.Sensor-Errors.log:4\n"));
     let wide = render(EXAMPLE, "table", 100);
     assert!(wide.contains('┌'));
-    assert!(wide.contains("logs/Microsoft.Tri.Sensor-Errors.log:3"));
+    assert!(wide.contains("logs/Microsoft.Tri.Sensor-Errors.log:4"));
 }
 
 #[test]
@@ -460,4 +518,40 @@ fn closed_stdout_is_a_quiet_exit_0() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Every input the JSON gives a kind is named by that kind in the human reports: hives,
+/// console sessions and the MDI/MDE tools' outputs are not "not recognised".
+#[test]
+fn inputs_are_named_by_their_kind() {
+    for path in ["fixtures/console", "fixtures/hives", EXAMPLE] {
+        let doc: Value = serde_json::from_str(&render(path, "json", 100)).expect("json");
+        let table = render(path, "table", 200);
+        let markdown = render(path, "markdown", 200);
+        for i in doc["inputs"].as_array().expect("inputs") {
+            let file = i["file"].as_str().expect("file");
+            let name = file.rsplit('/').next().unwrap_or(file);
+            let unknown = i["kind"] == "unknown";
+            for (format, text) in [("table", &table), ("markdown", &markdown)] {
+                let line = text
+                    .lines()
+                    .find(|l| l.contains(&format!("{name} (")))
+                    .unwrap_or_else(|| panic!("{format}: {file} not listed\n{text}"));
+                assert_eq!(
+                    line.contains("(not recognised)"),
+                    unknown,
+                    "{format}: {line} ({})",
+                    i["kind"]
+                );
+            }
+        }
+    }
+    let table = render("fixtures/console", "table", 200);
+    assert!(
+        table.contains("  session-ps.txt (console session)\n"),
+        "{table}"
+    );
+    assert!(table.contains("  mdi-api-test-false.txt (Test-MDISensorApiConnection output)\n"));
+    let table = render("fixtures/hives", "table", 200);
+    assert!(table.contains("  kape/C/Windows/System32/config/SOFTWARE (registry hive)\n"));
 }

@@ -250,3 +250,58 @@ fn config_without_proxy() {
     assert_eq!(v["endpoint"], "fabrikamsensorapi.atp.azure.com");
     assert_eq!(v["workspace"], "fabrikam");
 }
+
+/// A sensor-log finding cites the line carrying the signature (the inner `407` line, third of
+/// its record), in the first and in the last record over the rotated logs, with its excerpt.
+#[test]
+fn log_finding_cites_the_signature_lines_of_the_first_and_last_record() {
+    let out = Command::cargo_bin("proxy-triage")
+        .expect("binary")
+        .args(["analyze", "fixtures/logs/rotated", "--format", "json", "-q"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = doc["cases"][0]["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1);
+    let f = &findings[0];
+    assert_eq!(f["id"], "proxy-auth-required");
+    assert_eq!(
+        f["title"],
+        "Sensor log: the proxy demands authentication (407) (3 records, first 2024-03-05 23:59:10.4410, last 2024-03-06 08:01:01.2340)"
+    );
+    assert_eq!(
+        f["evidence"],
+        serde_json::json!([
+            { "file": "fixtures/logs/rotated/Microsoft.Tri.Sensor-Errors-Archived-00000.log", "line": 4 },
+            { "file": "fixtures/logs/rotated/Microsoft.Tri.Sensor-Errors.log", "line": 10 },
+        ])
+    );
+    assert_eq!(
+        f["excerpt"],
+        "---> System.Net.WebException: The remote server returned an error: (407) Proxy Authentication Required."
+    );
+
+    // `parse` keeps the record's first line and adds the signature line and its excerpt.
+    let v = parse_file("fixtures/logs/rotated/Microsoft.Tri.Sensor-Errors.log");
+    let e = &v["events"];
+    assert_eq!(
+        (e[0]["line"].as_u64(), e[0]["signature_line"].as_u64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(
+        (e[1]["line"].as_u64(), e[1]["signature_line"].as_u64()),
+        (Some(8), Some(10))
+    );
+    assert_eq!(e[1]["excerpt"], f["excerpt"]);
+    let c = &v["event_counts"][0];
+    assert_eq!(c["count"], 2);
+    assert_eq!(
+        (
+            c["first_signature_line"].as_u64(),
+            c["last_signature_line"].as_u64()
+        ),
+        (Some(4), Some(10))
+    );
+    assert_eq!(c["last_timestamp"], "2024-03-06 08:01:01.2340");
+}

@@ -68,12 +68,16 @@ pub enum Fact {
     PacScript { source: String },
     /// A captured answer of the reachability test (Invoke-WebRequest, curl, browser text).
     ProbeCaptured { status: Option<u16>, text: String },
-    /// A sensor log event; `host` is the `…sensorapi…` host it names, if any.
-    LogEvent {
+    /// The records of one event kind in one sensor log. The observation's `at` is the line
+    /// carrying the signature in the first record; `last_line` the same in the last.
+    LogEvents {
         kind: EventKind,
-        message: String,
-        timestamp: Option<String>,
-        host: Option<String>,
+        count: u64,
+        /// The first record's signature line around the signature.
+        excerpt: String,
+        first_seen: Option<String>,
+        last_seen: Option<String>,
+        last_line: u64,
     },
     /// A dirty binary hive read without its transaction logs (`NAME.LOG1`/`NAME.LOG2`): its
     /// newest writes may be missing.
@@ -89,6 +93,8 @@ pub enum Fact {
     ApiTest(MdiApiTest),
     /// One server of a `Test-MdiReadiness` report: sensor version and trusted roots.
     Readiness(ReadinessServer),
+    /// The `…sensorapi…` host a sensor log's failed requests were aimed at.
+    LogEndpoint { host: String },
     /// An empty upload.
     CaptureEmpty,
     /// A capture whose account cannot be told.
@@ -138,21 +144,36 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
         Content::RegExport(export) => from_reg_export(file, export, None, out),
         Content::RegHive(hive) => from_hive(file, hive, out),
         Content::SensorLog(log) => {
-            for e in &log.events {
+            let host = log
+                .events
+                .iter()
+                .filter_map(|e| e.target.as_ref())
+                .find(|t| is_sensor_endpoint_host(&t.host));
+            if let Some(t) = host {
                 out.push(Observation {
                     principal: None,
                     user: None,
-                    fact: Fact::LogEvent {
-                        kind: e.kind,
-                        message: e.message.clone(),
-                        timestamp: e.timestamp.clone(),
-                        host: e
-                            .target
-                            .as_ref()
-                            .map(|t| t.host.clone())
-                            .filter(|h| is_sensor_endpoint_host(h)),
+                    fact: Fact::LogEndpoint {
+                        host: t.host.clone(),
                     },
-                    at: EvidenceRef::new(file, e.line),
+                    at: EvidenceRef::new(file, 0),
+                    attribution: Attribution::Content,
+                });
+            }
+            // Per kind, with the totals past the listed events' cap.
+            for c in &log.event_counts {
+                out.push(Observation {
+                    principal: None,
+                    user: None,
+                    fact: Fact::LogEvents {
+                        kind: c.kind,
+                        count: c.count,
+                        excerpt: c.excerpt.clone(),
+                        first_seen: c.first_timestamp.clone(),
+                        last_seen: c.last_timestamp.clone(),
+                        last_line: c.last_signature_line,
+                    },
+                    at: EvidenceRef::new(file, c.first_signature_line),
                     attribution: Attribution::Content,
                 });
             }

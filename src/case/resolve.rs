@@ -187,15 +187,56 @@ pub struct ReadinessEvidence {
     pub at: EvidenceRef,
 }
 
-/// All records of one sensor-log event kind.
+/// All records of one sensor-log event kind, over every log of the case.
 #[derive(Debug, Clone)]
 pub struct LogGroup {
     pub kind: EventKind,
-    pub count: usize,
-    pub first_message: String,
+    pub count: u64,
+    /// The first record's signature line around the signature.
+    pub excerpt: String,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
-    pub evidence: Vec<EvidenceRef>,
+    /// The line carrying the signature in the first and in the last record.
+    pub first: EvidenceRef,
+    pub last: EvidenceRef,
+}
+
+impl LogGroup {
+    /// Adds another log's records of this kind: the earliest first and the latest last record
+    /// by timestamp (the logs of a case come in any order), timed records before untimed
+    /// ones, else in upload order.
+    fn merge(&mut self, other: LogGroup) {
+        self.count += other.count;
+        if by_time(other.first_seen.as_deref(), self.first_seen.as_deref()).is_lt() {
+            self.first_seen = other.first_seen;
+            self.first = other.first;
+            self.excerpt = other.excerpt;
+        }
+        let later = match (other.last_seen.as_deref(), self.last_seen.as_deref()) {
+            (Some(a), Some(b)) => by_time(Some(a), Some(b)).is_ge(),
+            (Some(_), None) | (None, None) => true,
+            (None, Some(_)) => false,
+        };
+        if later {
+            self.last_seen = other.last_seen;
+            self.last = other.last;
+        }
+    }
+}
+
+/// Orders two timestamps as written; a missing one sorts after any present one.
+/// Runtime (`2024-03-06 11:42:39.6370`) and Burn (`2018-03-24T23:59:13`) timestamps compare
+/// as text with the `T` read as the space.
+fn by_time(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
+    fn key(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes().map(|c| if c == b'T' { b' ' } else { c })
+    }
+    match (a, b) {
+        (Some(a), Some(b)) => key(a).cmp(key(b)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
 }
 
 /// The case as resolved: what every rule reads.
@@ -507,32 +548,31 @@ fn resolve_with(
                 text,
                 at,
             }),
-            Fact::LogEvent {
+            Fact::LogEndpoint { host } => {
+                log_endpoint.get_or_insert(host);
+            }
+            Fact::LogEvents {
                 kind,
-                message,
-                timestamp,
-                host,
+                count,
+                excerpt,
+                first_seen,
+                last_seen,
+                last_line,
             } => {
-                if let Some(h) = host {
-                    log_endpoint.get_or_insert(h);
-                }
-                let g = logs.entry(kind).or_insert_with(|| LogGroup {
+                let group = LogGroup {
                     kind,
-                    count: 0,
-                    first_message: message.clone(),
-                    first_seen: timestamp.clone(),
-                    last_seen: None,
-                    evidence: Vec::new(),
-                });
-                g.count += 1;
-                if g.first_seen.is_none() {
-                    g.first_seen = timestamp.clone();
-                }
-                if timestamp.is_some() {
-                    g.last_seen = timestamp;
-                }
-                if g.evidence.len() < 20 {
-                    g.evidence.push(at);
+                    count,
+                    excerpt,
+                    first_seen,
+                    last_seen,
+                    last: EvidenceRef::new(at.file.clone(), last_line),
+                    first: at,
+                };
+                match logs.entry(kind) {
+                    std::collections::btree_map::Entry::Occupied(mut g) => g.get_mut().merge(group),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(group);
+                    }
                 }
             }
             Fact::PacScript { source } => pac_scripts.push((at, source)),

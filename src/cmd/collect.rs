@@ -3,17 +3,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{CollectScriptArgs, Format};
+use crate::cli::{CollectFormat, CollectScriptArgs};
 use crate::input;
 use crate::scripts::collect::{self, CollectOptions, GeneratedFile};
 
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
 pub fn run(ctx: &Context, args: &CollectScriptArgs) -> u8 {
-    if !matches!(args.format, Format::Table | Format::Json) {
-        ctx.warn("collect-script: --format must be table or json");
-        return EXIT_USAGE;
-    }
     let endpoint = match (&args.endpoint, &args.workspace) {
         (Some(h), _) => collect::validate_endpoint(h).map(Some),
         (None, Some(w)) => collect::endpoint_for_workspace(w).map(Some),
@@ -40,7 +36,7 @@ pub fn run(ctx: &Context, args: &CollectScriptArgs) -> u8 {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.format == Format::Json {
+    if args.format == CollectFormat::Json {
         let doc = serde_json::json!({
             "schema_version": crate::SCHEMA_VERSION,
             "out": args.out.to_string_lossy(),

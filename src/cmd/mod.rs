@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::cli::{Cli, ColorChoice, Format};
+use crate::cli::{Cli, ColorChoice};
 
 pub mod analyze;
 pub mod collect;
@@ -56,12 +56,6 @@ impl Context {
     /// terminal), `json` for pipes. Generic over each command's own format enum.
     pub fn pick_format<F>(&self, given: Option<F>, table: F, json: F) -> F {
         given.unwrap_or(if self.stdout_is_terminal { table } else { json })
-    }
-
-    /// [`Context::pick_format`] for the shared [`Format`] (kept for commands that still take
-    /// it; prefer a format enum of the command's own).
-    pub fn auto_format(&self, given: Option<Format>) -> Format {
-        self.pick_format(given, Format::Table, Format::Json)
     }
 
     /// Prints a diagnostic line to stderr unless quiet (customer text escaped). Never for why

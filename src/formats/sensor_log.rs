@@ -33,6 +33,10 @@ use crate::text::TextReader;
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 /// Most events listed per log; further events are only counted in [`SensorLog::event_counts`].
 pub const MAX_EVENTS: usize = 10_000;
+/// Longest excerpt of a signature line, in characters (`…` marks where it was cut).
+pub const EXCERPT_CHARS: usize = 200;
+/// Characters kept before the signature when a long line is cut.
+const EXCERPT_LEAD: usize = 60;
 
 /// What a log record says went wrong, in precedence order (first match wins per record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -174,10 +178,15 @@ pub struct SensorEvent {
     pub kind: EventKind,
     /// 1-based physical line of the record's first line.
     pub line: u64,
+    /// 1-based physical line that carries the signature (an inner exception's `407` line).
+    pub signature_line: u64,
     /// The record's timestamp exactly as written (the Burn timestamp for Burn lines).
     pub timestamp: Option<String>,
     /// The record's first line as written.
     pub message: String,
+    /// The signature line around the signature: trimmed, credentials redacted, at most
+    /// [`EXCERPT_CHARS`] characters.
+    pub excerpt: String,
     /// `Info`, `Warn`, `Error`, ... as written (Burn's `i`/`w`/`e` spelled out).
     pub level: Option<String>,
     /// The logger (class) name, without the ATA brackets.
@@ -195,7 +204,8 @@ pub struct SensorEvent {
     pub record_lines: u64,
 }
 
-/// How often one kind occurred, even past the [`MAX_EVENTS`] cap.
+/// How often one kind occurred, even past the [`MAX_EVENTS`] cap, with its first and last
+/// occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventCount {
     pub kind: EventKind,
@@ -204,6 +214,14 @@ pub struct EventCount {
     /// Line of the first and of the last such record.
     pub first_line: u64,
     pub last_line: u64,
+    /// The lines carrying the signature in the first and in the last such record.
+    pub first_signature_line: u64,
+    pub last_signature_line: u64,
+    /// Timestamps of the first and of the last such record, as written.
+    pub first_timestamp: Option<String>,
+    pub last_timestamp: Option<String>,
+    /// The first record's signature line around the signature (see [`SensorEvent::excerpt`]).
+    pub excerpt: String,
 }
 
 /// The scanned log.
@@ -371,16 +389,21 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-fn sig_matches(hay: &[u8], sig: &Sig) -> bool {
+/// Where `sig` first occurs in `hay` (for a `word` literal: the first whole-word occurrence).
+fn sig_find(hay: &[u8], sig: &Sig) -> Option<usize> {
     let needle = sig.lit.as_bytes();
     if !sig.word {
-        return memmem::find(hay, needle).is_some();
+        return memmem::find(hay, needle);
     }
-    memmem::find_iter(hay, needle).any(|at| {
+    memmem::find_iter(hay, needle).find(|&at| {
         let before = at.checked_sub(1).and_then(|i| hay.get(i)).copied();
         let after = hay.get(at + needle.len()).copied();
         !before.is_some_and(is_word_byte) && !after.is_some_and(is_word_byte)
     })
+}
+
+fn sig_matches(hay: &[u8], sig: &Sig) -> bool {
+    sig_find(hay, sig).is_some()
 }
 
 fn any_sig(hay: &[u8], set: &[Sig]) -> bool {
@@ -399,6 +422,33 @@ fn is_generic_network(kind: EventKind) -> bool {
             | EventKind::ConnectFailed
             | EventKind::Timeout
     )
+}
+
+/// Where in a record the signature that classified it lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignatureHit {
+    pub kind: EventKind,
+    /// Byte offset of the earliest literal of `kind` in the record (lines joined with `\n`).
+    pub at: usize,
+    /// Length in bytes of that literal.
+    pub len: usize,
+}
+
+/// Classifies a lowercased record and locates its signature: the earliest occurrence of any
+/// literal of the winning kind (for `localhost_channel_blocked`, of its connect or timeout
+/// literals). Only matched records pay for the location.
+pub fn classify_at(lower: &[u8]) -> Option<SignatureHit> {
+    let kind = classify(lower)?;
+    let sets: [&[Sig]; 2] = match kind {
+        EventKind::LocalhostChannelBlocked => [CONNECT, TIMEOUT],
+        k => [sigs(k), &[]],
+    };
+    let (at, len) = sets
+        .into_iter()
+        .flatten()
+        .filter_map(|s| sig_find(lower, s).map(|at| (at, s.lit.len())))
+        .min()?;
+    Some(SignatureHit { kind, at, len })
 }
 
 /// Classifies a lowercased record: the first kind in precedence order whose signature occurs.
@@ -819,28 +869,61 @@ fn parse_head(line: &str, layout: Option<LogLayout>) -> Head {
 // ------------------------------------------------------------------------------------------
 // The scanner
 
-/// The record being assembled: its first line and its lowercased text (capped).
+/// The record being assembled: its text as written and lowercased (capped, lines joined with
+/// `\n`). Both buffers are reused from record to record and share byte offsets (ASCII
+/// lowercasing keeps every byte in place), so a match found in `lower` is cited from `text`.
 struct Record {
     active: bool,
     line: u64,
     lines: u64,
     layout: Option<LogLayout>,
-    first: String,
+    text: Vec<u8>,
     lower: Vec<u8>,
     cut: bool,
-    /// `classify(&lower)` once computed (cleared whenever the record grows).
-    kind_cache: Option<Option<EventKind>>,
+    /// `classify_at(&lower)` once computed (cleared whenever the record grows).
+    hit_cache: Option<Option<SignatureHit>>,
 }
 
 impl Record {
-    /// The record's event kind, classified once.
-    fn kind(&mut self) -> Option<EventKind> {
-        if let Some(k) = self.kind_cache {
-            return k;
+    fn new() -> Self {
+        Record {
+            active: false,
+            line: 0,
+            lines: 0,
+            layout: None,
+            text: Vec::with_capacity(MAX_RECORD_BYTES),
+            lower: Vec::with_capacity(MAX_RECORD_BYTES),
+            cut: false,
+            hit_cache: None,
         }
-        let k = classify(&self.lower);
-        self.kind_cache = Some(k);
-        k
+    }
+
+    /// The record's signature, classified once.
+    fn hit(&mut self) -> Option<SignatureHit> {
+        if let Some(h) = self.hit_cache {
+            return h;
+        }
+        let h = classify_at(&self.lower);
+        self.hit_cache = Some(h);
+        h
+    }
+
+    /// The record's first line as written.
+    fn first(&self) -> &str {
+        let end = memchr::memchr(b'\n', &self.text).unwrap_or(self.text.len());
+        utf8_prefix(self.text.get(..end).unwrap_or(&[]))
+    }
+
+    /// The physical line of byte `at` of the record, and that line's text with `at`'s offset
+    /// in it.
+    fn line_at(&self, at: usize) -> (u64, &str, usize) {
+        let before = self.text.get(..at).unwrap_or(&[]);
+        let newlines = memchr::memchr_iter(b'\n', before).count() as u64;
+        let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        let rest = self.text.get(start..).unwrap_or(&[]);
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = utf8_prefix(rest.get(..end).unwrap_or(&[]));
+        (self.line + newlines, line, at - start)
     }
 
     fn start(&mut self, number: u64, text: &str, layout: Option<LogLayout>) {
@@ -848,49 +931,98 @@ impl Record {
         self.line = number;
         self.lines = 1;
         self.layout = layout;
-        self.first.clear();
-        self.first.push_str(text);
+        self.text.clear();
         self.lower.clear();
         self.cut = false;
-        self.kind_cache = None;
-        self.push_lower(text);
+        self.hit_cache = None;
+        self.push(text);
     }
 
     fn append(&mut self, text: &str) {
         self.lines += 1;
-        self.kind_cache = None;
+        self.hit_cache = None;
         if self.lower.len() < MAX_RECORD_BYTES {
+            self.text.push(b'\n');
             self.lower.push(b'\n');
-            self.push_lower(text);
+            self.push(text);
         } else {
             self.cut = true;
         }
     }
 
-    fn push_lower(&mut self, text: &str) {
+    fn push(&mut self, text: &str) {
         let room = MAX_RECORD_BYTES.saturating_sub(self.lower.len());
         let bytes = text.as_bytes();
         let take = bytes.len().min(room);
         if take < bytes.len() {
             self.cut = true;
         }
+        let kept = bytes.get(..take).unwrap_or(&[]);
+        self.text.extend_from_slice(kept);
         let from = self.lower.len();
-        self.lower
-            .extend_from_slice(bytes.get(..take).unwrap_or(&[]));
+        self.lower.extend_from_slice(kept);
         if let Some(fresh) = self.lower.get_mut(from..) {
             fresh.make_ascii_lowercase();
         }
     }
 }
 
+/// The longest valid UTF-8 prefix (a record cut at its byte cap may end inside a character).
+fn utf8_prefix(b: &[u8]) -> &str {
+    match std::str::from_utf8(b) {
+        Ok(s) => s,
+        Err(e) => b
+            .get(..e.valid_up_to())
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .unwrap_or(""),
+    }
+}
+
+/// `line` around the signature at byte `at` (`needle`, lowercased, as matched): credentials
+/// redacted first, then trimmed, then cut to [`EXCERPT_CHARS`] characters with
+/// [`EXCERPT_LEAD`] of them before the signature, `…` where text was left out.
+fn excerpt(line: &str, at: usize, needle: &[u8]) -> String {
+    let redacted = crate::secrets::redact(line);
+    let at = match &redacted {
+        std::borrow::Cow::Borrowed(_) => Some(at),
+        // Redaction shortened the line: find the signature again (rare: matched lines only).
+        std::borrow::Cow::Owned(r) => memmem::find(r.to_ascii_lowercase().as_bytes(), needle),
+    };
+    let lead = redacted.len() - redacted.trim_start().len();
+    let text = redacted.trim();
+    let at = at.map_or(0, |a| a.saturating_sub(lead).min(text.len()));
+    let total = text.chars().count();
+    if total <= EXCERPT_CHARS {
+        return text.to_string();
+    }
+    let before = text.get(..at).map_or(0, |b| b.chars().count());
+    let from = before
+        .saturating_sub(EXCERPT_LEAD)
+        .min(total.saturating_sub(EXCERPT_CHARS));
+    let mut take = EXCERPT_CHARS - usize::from(from > 0);
+    let cut_end = from + take < total;
+    if cut_end {
+        take -= 1;
+    }
+    let mut out = String::with_capacity(EXCERPT_CHARS * 2);
+    if from > 0 {
+        out.push('…');
+    }
+    out.extend(text.chars().skip(from).take(take));
+    if cut_end {
+        out.push('…');
+    }
+    out
+}
+
 /// In text without timestamps: `text` starts a new record (of the returned kind) when it is a
 /// message of its own: it matches a signature, is not indented, and the current record ends a
 /// complete message that matched too, not an exception line ending in `--->` or `:`.
-fn untimed_event_start(rec: &mut Record, text: &str) -> Option<EventKind> {
+fn untimed_event_start(rec: &mut Record, text: &str) -> Option<SignatureHit> {
     if text.starts_with(char::is_whitespace) || text.trim().is_empty() {
         return None;
     }
-    let kind = classify(text.to_ascii_lowercase().as_bytes())?;
+    let hit = classify_at(text.to_ascii_lowercase().as_bytes())?;
     let last = rec
         .lower
         .rsplit(|b| *b == b'\n')
@@ -900,7 +1032,7 @@ fn untimed_event_start(rec: &mut Record, text: &str) -> Option<EventKind> {
     if last.ends_with(b"--->") || last.ends_with(b":") {
         return None;
     }
-    rec.kind().is_some().then_some(kind)
+    rec.hit().is_some().then_some(hit)
 }
 
 struct Scanner {
@@ -922,14 +1054,31 @@ impl Scanner {
             }
             self.cut_records += 1;
         }
-        let Some(kind) = rec.kind_cache.unwrap_or_else(|| classify(&rec.lower)) else {
+        let Some(hit) = rec.hit_cache.unwrap_or_else(|| classify_at(&rec.lower)) else {
             return;
         };
+        let kind = hit.kind;
+        let (signature_line, line_text, at) = rec.line_at(hit.at);
+        let needle = rec.lower.get(hit.at..hit.at + hit.len).unwrap_or(&[]);
+        let listed = self.log.events.len() < MAX_EVENTS;
         let slot = self.counts.get_mut(kind as usize);
+        let fresh = matches!(slot, Some(None));
+        // Excerpts are made for listed events and for the first record of each kind only.
+        let cited = (listed || fresh).then(|| excerpt(line_text, at, needle));
+        let timestamp = head_timestamp_str(rec.first(), rec.layout);
         match slot {
             Some(Some(c)) => {
                 c.count += 1;
                 c.last_line = rec.line;
+                c.last_signature_line = signature_line;
+                match (&mut c.last_timestamp, timestamp) {
+                    // Reuses the string: no allocation per record past the first.
+                    (Some(last), Some(t)) => {
+                        last.clear();
+                        last.push_str(t);
+                    }
+                    (last, t) => *last = t.map(str::to_string),
+                }
             }
             Some(s) => {
                 *s = Some(EventCount {
@@ -937,22 +1086,30 @@ impl Scanner {
                     count: 1,
                     first_line: rec.line,
                     last_line: rec.line,
+                    first_signature_line: signature_line,
+                    last_signature_line: signature_line,
+                    first_timestamp: timestamp.map(str::to_string),
+                    last_timestamp: timestamp.map(str::to_string),
+                    excerpt: cited.clone().unwrap_or_default(),
                 })
             }
             None => {}
         }
-        if self.log.events.len() >= MAX_EVENTS {
+        if !listed {
             self.log.events_truncated = true;
             return;
         }
-        let head = parse_head(&rec.first, rec.layout);
+        let first = rec.first();
+        let head = parse_head(first, rec.layout);
         let (target, proxy_host) = targets(&rec.lower, kind);
         self.log.events.push(SensorEvent {
             kind,
             line: rec.line,
+            signature_line,
             timestamp: head.timestamp,
             // Log lines can quote a proxy URL with its credentials.
-            message: crate::secrets::redact(&rec.first).into_owned(),
+            message: crate::secrets::redact(first).into_owned(),
+            excerpt: cited.unwrap_or_default(),
             level: head.level,
             logger: head.logger,
             target,
@@ -974,14 +1131,17 @@ impl Scanner {
 
 /// The timestamp of a record's first line as written.
 fn head_timestamp(first: &str, layout: Option<LogLayout>) -> Option<String> {
+    head_timestamp_str(first, layout).map(str::to_string)
+}
+
+/// The timestamp of a record's first line as written, borrowed.
+fn head_timestamp_str(first: &str, layout: Option<LogLayout>) -> Option<&str> {
     let line = first.strip_prefix('\u{feff}').unwrap_or(first);
     match layout {
-        Some(LogLayout::Runtime) | Some(LogLayout::Ata) => line
-            .get(..timestamp_len(line.as_bytes()))
-            .map(str::to_string),
-        Some(LogLayout::Burn) => burn_prefix(line.as_bytes())
-            .and_then(|(_, ts)| line.get(ts))
-            .map(str::to_string),
+        Some(LogLayout::Runtime) | Some(LogLayout::Ata) => {
+            line.get(..timestamp_len(line.as_bytes()))
+        }
+        Some(LogLayout::Burn) => burn_prefix(line.as_bytes()).and_then(|(_, ts)| line.get(ts)),
         _ => None,
     }
 }
@@ -990,16 +1150,7 @@ fn head_timestamp(first: &str, layout: Option<LogLayout>) -> Option<String> {
 pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>) {
     reader.set_max_line(MAX_RECORD_BYTES);
     let mut diagnostics = Vec::new();
-    let mut rec = Record {
-        active: false,
-        line: 0,
-        lines: 0,
-        layout: None,
-        first: String::new(),
-        lower: Vec::with_capacity(MAX_RECORD_BYTES),
-        cut: false,
-        kind_cache: None,
-    };
+    let mut rec = Record::new();
     let mut scanner = Scanner {
         log: SensorLog::default(),
         counts: vec![None; EventKind::ALL.len()],
@@ -1027,14 +1178,14 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
             if scanner.log.first_timestamp.is_none() {
                 scanner.log.first_timestamp = head_timestamp(line.text, Some(layout));
             }
-        } else if let Some(kind) = (rec.active && rec.layout.is_none())
+        } else if let Some(hit) = (rec.active && rec.layout.is_none())
             .then(|| untimed_event_start(&mut rec, line.text))
             .flatten()
         {
             // A fragment pasted without timestamps: each message line is a record of its own.
             scanner.flush(&rec);
             rec.start(line.number, line.text, None);
-            rec.kind_cache = Some(Some(kind));
+            rec.hit_cache = Some(Some(hit));
         } else if rec.active {
             rec.append(line.text);
         } else if !line.text.trim().is_empty() {
@@ -1044,7 +1195,7 @@ pub fn parse<R: Read>(mut reader: TextReader<R>) -> (SensorLog, Vec<Diagnostic>)
     }
     scanner.flush(&rec);
     if rec.layout.is_some() {
-        scanner.log.last_timestamp = head_timestamp(&rec.first, rec.layout);
+        scanner.log.last_timestamp = head_timestamp(rec.first(), rec.layout);
     }
     let mut decoding = crate::diag::Diagnostics::default();
     decoding.extend(reader.take_diagnostics());
@@ -1327,6 +1478,120 @@ mod tests {
     }
 
     #[test]
+    fn the_signature_line_is_cited_with_its_own_number_and_excerpt() {
+        // The 407 sits on the third line of a six-line record that starts on line 2.
+        let text = "2024-03-06 11:42:38.0000 Info  A started\n\
+2024-03-06 11:42:39.6370 Error CommunicationWebClient Microsoft.Tri.Infrastructure.ExtendedException: Request failed\n\
+ ---> System.Net.Http.HttpRequestException: An error occurred while sending the request.\n\
+ ---> System.Net.WebException: The remote server returned an error: (407) Proxy Authentication Required.\n\
+   at System.Net.HttpWebRequest.EndGetResponse(IAsyncResult asyncResult)\n\
+   --- End of inner exception stack trace ---\n\
+   at void Microsoft.Tri.Common.ExceptionExtension.Throw(int errorCode)\n\
+2024-03-06 11:42:40.0000 Info  A retrying\n\
+2024-03-06 11:43:10.1000 Error CommunicationWebClient Microsoft.Tri.Infrastructure.ExtendedException: Request failed\n\
+ ---> System.Net.Http.HttpRequestException: An error occurred while sending the request.\n\
+ ---> System.Net.WebException: The remote server returned an error: (407) Proxy Authentication Required.\n";
+        let log = scan(text);
+        assert_eq!(
+            kinds(&log),
+            vec![
+                (EventKind::ProxyAuthRequired, 2),
+                (EventKind::ProxyAuthRequired, 9)
+            ]
+        );
+        let e = &log.events[0];
+        assert_eq!(e.signature_line, 4);
+        assert_eq!(
+            e.excerpt,
+            "---> System.Net.WebException: The remote server returned an error: (407) Proxy Authentication Required."
+        );
+        // The record is still reported at its first line, with its first line as message.
+        assert!(e.message.ends_with("ExtendedException: Request failed"));
+        assert_eq!(log.events[1].signature_line, 11);
+        let c = &log.event_counts[0];
+        assert_eq!((c.count, c.first_line, c.last_line), (2, 2, 9));
+        assert_eq!((c.first_signature_line, c.last_signature_line), (4, 11));
+        assert_eq!(
+            c.first_timestamp.as_deref(),
+            Some("2024-03-06 11:42:39.6370")
+        );
+        assert_eq!(
+            c.last_timestamp.as_deref(),
+            Some("2024-03-06 11:43:10.1000")
+        );
+        assert_eq!(c.excerpt, e.excerpt);
+    }
+
+    #[test]
+    fn the_signature_line_of_other_kinds() {
+        let log = scan("2018-03-25 02:59:13.1237 Info  InteractiveDeploymentManager ValidateCreateSensorAsync returned\n\
+   [validateCreateSensorResult=LicenseInvalid]\n\
+2024-03-06 11:51:12.3012 Error CommunicationWebClient System.Net.Http.HttpRequestException: An error occurred while sending the request.\n\
+ ---> System.Net.WebException: Unable to connect to the remote server\n\
+ ---> System.Net.Sockets.SocketException: No connection could be made because the target machine actively refused it 10.20.30.40:8080\n");
+        let cited: Vec<_> = log
+            .events
+            .iter()
+            .map(|e| (e.kind, e.line, e.signature_line, e.excerpt.as_str()))
+            .collect();
+        assert_eq!(
+            cited,
+            vec![
+                (
+                    EventKind::LicenseInvalidProxySuspected,
+                    1,
+                    2,
+                    "[validateCreateSensorResult=LicenseInvalid]"
+                ),
+                (
+                    EventKind::ConnectFailed,
+                    3,
+                    4,
+                    "---> System.Net.WebException: Unable to connect to the remote server"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_signature_line_is_cut_around_the_match_after_redaction() {
+        let pad = "x".repeat(300);
+        let text = format!("2024-03-06 11:42:39.6370 Error A {pad} proxy http://CORP\\svc:Secr3t@proxy.contoso.com:8080 said (407) Proxy Authentication Required. {pad}\n");
+        let log = scan(&text);
+        let e = &log.events[0];
+        assert_eq!(e.signature_line, 1);
+        assert!(e.excerpt.chars().count() <= EXCERPT_CHARS, "{}", e.excerpt);
+        assert!(e.excerpt.starts_with('…') && e.excerpt.ends_with('…'));
+        assert!(e.excerpt.contains("(407) Proxy Authentication Required."));
+        assert!(e.excerpt.contains("http://***@proxy.contoso.com:8080"));
+        assert!(!e.excerpt.contains("Secr3t"), "{}", e.excerpt);
+        assert!(!e.message.contains("Secr3t"));
+        // Short lines are kept whole; a line cut in the middle of a character stays valid.
+        assert_eq!(excerpt("  timed out  ", 2, b"timed out"), "timed out");
+        assert_eq!(utf8_prefix("é".as_bytes().get(..1).unwrap()), "");
+    }
+
+    #[test]
+    fn untimed_fragments_cite_each_message_line() {
+        let log = scan(
+            "The remote server returned an error: (407) Proxy Authentication Required.\n\
+The operation has timed out\n",
+        );
+        let cited: Vec<_> = log
+            .events
+            .iter()
+            .map(|e| (e.kind, e.line, e.signature_line))
+            .collect();
+        assert_eq!(
+            cited,
+            vec![
+                (EventKind::ProxyAuthRequired, 1, 1),
+                (EventKind::Timeout, 2, 2)
+            ]
+        );
+    }
+
+    #[test]
     fn ata_layout() {
         let text = "2020-07-29 08:58:43.8995 6584 18  Debug [DirectoryServicesResolver] ok\n\
 2020-07-29 08:58:44.1234 6584 22  Error [CenterClient] System.Net.WebException: The remote server returned an error: (407) Proxy Authentication Required.\n";
@@ -1429,6 +1694,15 @@ mod tests {
         assert!(log.events_truncated);
         assert_eq!(log.event_counts[0].count, (MAX_EVENTS + 5) as u64);
         assert_eq!(log.event_counts[0].last_line, (MAX_EVENTS + 5) as u64);
+        // The last record past the cap is still cited, with its own line and time.
+        assert_eq!(
+            log.event_counts[0].last_signature_line,
+            (MAX_EVENTS + 5) as u64
+        );
+        assert_eq!(
+            log.event_counts[0].last_timestamp.as_deref(),
+            Some("2024-03-06 11:42:39.6370")
+        );
         assert!(diags.iter().any(|d| d.code == "events-capped"));
     }
 
@@ -1471,7 +1745,13 @@ mod tests {
 
         #[test]
         fn arbitrary_log_like_text_never_panics(s in "(\\[[0-9A-F:]{0,6}\\]\\[2024-01-01T00:00:0[0-9]\\][iew]000: |2024-03-06 11:42:3[0-9]\\.[0-9]{4} |[ a-z0-9:'./=\\[\\]()-]{0,40}|\n|127\\.0\\.0\\.1:444|timed out|'){0,40}") {
-            let _ = scan(&s);
+            let log = scan(&s);
+            // The cited line lies inside its record and the excerpt is bounded.
+            for e in &log.events {
+                proptest::prop_assert!(e.signature_line >= e.line);
+                proptest::prop_assert!(e.signature_line < e.line + e.record_lines);
+                proptest::prop_assert!(e.excerpt.chars().count() <= EXCERPT_CHARS);
+            }
         }
     }
 }

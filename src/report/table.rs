@@ -15,6 +15,8 @@ pub const GRID_MIN_WIDTH: u16 = 100;
 pub const DEFAULT_WIDTH: u16 = 100;
 /// Narrowest width honoured (narrower terminals get this and may wrap).
 const MIN_WIDTH: u16 = 40;
+/// What precedes a command the customer runs, on a line of its own that is never wrapped.
+pub const COMMAND_INDENT: &str = "      ";
 
 fn esc(s: &str) -> String {
     escape_control(s).into_owned()
@@ -32,14 +34,48 @@ impl Render for TableRender {
     }
 }
 
+/// The units [`wrap`] places: words, except that a code span (`` `netsh winhttp set proxy` ``)
+/// is one unit, so an inline command is not broken at its spaces; a span wider than `room`
+/// (or never closed) goes word by word.
+fn units(text: &str, room: usize) -> Vec<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    let mut out: Vec<Cow<'_, str>> = Vec::new();
+    let mut words = text.split_whitespace();
+    while let Some(word) = words.next() {
+        let opens = word.starts_with('`') && !word.get(1..).is_some_and(|w| w.contains('`'));
+        if !opens {
+            out.push(Cow::Borrowed(word));
+            continue;
+        }
+        let mut span = vec![word];
+        let mut closed = false;
+        for next in words.by_ref() {
+            span.push(next);
+            if next.contains('`') {
+                closed = true;
+                break;
+            }
+        }
+        let joined = span.join(" ");
+        if closed && joined.chars().count() <= room {
+            out.push(Cow::Owned(joined));
+        } else {
+            out.extend(span.into_iter().map(Cow::Borrowed));
+        }
+    }
+    out
+}
+
 /// Wraps `text` to `width` columns, continuation lines indented by `indent` spaces, the
-/// first by `first`. Words are never split unless one alone is wider than a line.
+/// first by `first`. Words are never split unless one alone is wider than a line; a code span
+/// between backticks is kept on one line when it fits on one.
 pub fn wrap(text: &str, first: usize, indent: usize, width: usize) -> String {
     let mut out = String::new();
     let mut line = " ".repeat(first);
     let mut col = first;
     let mut empty = true;
-    for word in text.split_whitespace() {
+    for word in units(text, width.saturating_sub(first.max(indent))) {
+        let word = word.as_ref();
         let w = word.chars().count();
         if !empty && col + 1 + w > width {
             out.push_str(line.trim_end());
@@ -361,7 +397,9 @@ fn trailer(v: &CaseView, width: usize, out: &mut String) {
                 width,
             ));
             if let Some(c) = &n.command {
-                out.push_str(&wrap(&esc(c), 6, 8, width));
+                // Never wrapped: a break at a space inside `"HKU\S-1-5-19\..."` would paste as
+                // two commands. The terminal soft-wraps an overlong line and copies it whole.
+                out.push_str(&format!("{COMMAND_INDENT}{}\n", esc(c)));
             }
         }
     }
@@ -398,6 +436,25 @@ mod tests {
         }
         assert!(s.contains("compare-system.txt:2,"));
         assert!(s.contains("hkcu-connections.reg:4"));
+    }
+
+    #[test]
+    fn wrap_keeps_a_code_span_on_one_line() {
+        let text = "align it from an elevated prompt with `netsh winhttp import proxy source=ie` or `netsh winhttp set proxy`";
+        let s = wrap(text, 5, 5, 80);
+        assert!(s.lines().all(|l| l.chars().count() <= 80), "{s}");
+        assert!(
+            s.lines()
+                .any(|l| l.contains("`netsh winhttp import proxy source=ie`")),
+            "{s}"
+        );
+        // A span wider than a line, or never closed, goes word by word.
+        let s = wrap("run `a b c d e f g h i j k l m n o p` now", 0, 0, 12);
+        assert!(s.lines().all(|l| l.chars().count() <= 12), "{s}");
+        assert_eq!(
+            wrap("x `open and never closed", 0, 0, 200),
+            "x `open and never closed\n"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::case::model::{
 };
 use crate::case::principals::Principal;
 use crate::case::FindingId;
+use crate::detect::Kind;
 
 /// One account (or machine-level setting) the case says something about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,22 +115,63 @@ pub fn state_name(s: State) -> &'static str {
     }
 }
 
-/// An input kind in words, for people who do not know the tool's kind names.
-pub fn kind_words(kind: &str) -> &'static str {
+/// Every input kind; [`InputRecord::kind`] keeps the contract's name, read back here.
+const KINDS: [Kind; 18] = [
+    Kind::RegExport,
+    Kind::RegCompare,
+    Kind::RegQuery,
+    Kind::NetshWinhttp,
+    Kind::SensorLog,
+    Kind::SensorConfig,
+    Kind::ProbeCapture,
+    Kind::ConsoleSession,
+    Kind::MdiProxyConfig,
+    Kind::MdiApiTest,
+    Kind::MdeAnalyzer,
+    Kind::MdiReadiness,
+    Kind::MdiConfigReport,
+    Kind::CollectorManifest,
+    Kind::RegHive,
+    Kind::RegHiveLog,
+    Kind::PacScript,
+    Kind::Unknown,
+];
+
+/// The kind an input record names (`unknown` for a name no kind has).
+fn kind_of(name: &str) -> Kind {
+    KINDS
+        .into_iter()
+        .find(|k| k.name() == name)
+        .unwrap_or(Kind::Unknown)
+}
+
+/// A kind in words, for people who do not know the tool's kind names.
+fn words(kind: Kind) -> &'static str {
     match kind {
-        "reg-export" => ".reg export",
-        "reg-compare" => "reg compare output",
-        "reg-query" => "reg query output",
-        "netsh-winhttp" => "netsh winhttp output",
-        "sensor-log" => "sensor log",
-        "sensor-config" => "sensor configuration",
-        "probe-capture" => "connectivity test output",
-        "reg-hive" | "hive" => "registry hive (binary)",
-        "reg-hive-log" => "registry hive transaction log",
-        "collect-manifest" | "manifest" => "collector manifest",
-        "pac-script" | "pac" => "PAC script",
-        _ => "not recognised",
+        Kind::RegExport => ".reg export",
+        Kind::RegCompare => "reg compare output",
+        Kind::RegQuery => "reg query output",
+        Kind::NetshWinhttp => "netsh winhttp output",
+        Kind::SensorLog => "sensor log",
+        Kind::SensorConfig => "sensor configuration",
+        Kind::ProbeCapture => "connectivity test output",
+        Kind::ConsoleSession => "console session",
+        Kind::MdiProxyConfig => "Get-MDISensorProxyConfiguration output",
+        Kind::MdiApiTest => "Test-MDISensorApiConnection output",
+        Kind::MdeAnalyzer => "Defender for Endpoint client analyzer output",
+        Kind::MdiReadiness => "Test-MdiReadiness report",
+        Kind::MdiConfigReport => "MDI configuration report",
+        Kind::CollectorManifest => "collector manifest",
+        Kind::RegHive => "registry hive",
+        Kind::RegHiveLog => "registry hive transaction log",
+        Kind::PacScript => "PAC script",
+        Kind::Unknown => "not recognised",
     }
+}
+
+/// An input kind (its contract name) in words.
+pub fn kind_words(kind: &str) -> &'static str {
+    words(kind_of(kind))
 }
 
 /// Where the endpoint came from, in words.
@@ -202,7 +244,7 @@ fn input_view(i: &InputRecord, case: &str) -> InputView {
         (InputUse::Unreadable, Some(e.clone()))
     } else if let Some(why) = &i.ignored {
         (InputUse::Ignored, Some(why.clone()))
-    } else if i.kind == "unknown" || i.kind == "hive" {
+    } else if kind_of(&i.kind) == Kind::Unknown {
         (
             InputUse::Ignored,
             unknown_reason().or_else(|| Some("content not recognised".into())),
@@ -327,6 +369,11 @@ impl CaseView {
                     if !evidence.contains(&s) {
                         evidence.push(s);
                     }
+                }
+                // A sensor-log finding cites its first and its last record, in that order.
+                if let (FindingId::Log(_), [first, last]) = (f.id, evidence.as_mut_slice()) {
+                    *first = format!("first {first}");
+                    *last = format!("last {last}");
                 }
                 FindingView {
                     id: f.id,
@@ -500,6 +547,13 @@ mod tests {
     #[test]
     fn kinds_have_words() {
         assert_eq!(kind_words("reg-compare"), "reg compare output");
+        assert_eq!(kind_words("reg-hive"), "registry hive");
+        assert_eq!(kind_words("console-session"), "console session");
         assert_eq!(kind_words("whatever"), "not recognised");
+        // Every kind but `unknown` is named in words, and read back from its own name.
+        for k in KINDS {
+            assert_eq!(kind_of(k.name()), k);
+            assert_eq!(words(k) == "not recognised", k == Kind::Unknown, "{k:?}");
+        }
     }
 }

@@ -72,6 +72,20 @@ impl Findings {
         }
     }
 
+    /// Replaces the evidence of the finding added last, kept in the order given (the first
+    /// and the last record of a log finding), duplicates dropped.
+    pub fn with_evidence_in_order(&mut self, evidence: Vec<EvidenceRef>) {
+        if let Some(f) = self.0.last_mut() {
+            let mut kept: Vec<EvidenceRef> = Vec::with_capacity(evidence.len());
+            for e in evidence {
+                if !kept.contains(&e) {
+                    kept.push(e);
+                }
+            }
+            f.evidence = kept;
+        }
+    }
+
     /// Any finding with this id.
     pub fn has(&self, id: FindingId) -> bool {
         self.0.iter().any(|f| f.id == id)

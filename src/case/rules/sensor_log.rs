@@ -6,7 +6,8 @@ use super::super::resolve::Resolved;
 use super::Findings;
 use crate::formats::sensor_log::EventKind;
 
-/// One finding per event kind with its count, first and last time seen, and evidence lines.
+/// One finding per event kind with its count, first and last time seen, the lines carrying the
+/// signature in the first and the last record, and the first one's excerpt.
 pub fn events(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
     for g in &r.log_groups {
         let when = match (&g.first_seen, &g.last_seen) {
@@ -24,9 +25,11 @@ pub fn events(r: &Resolved, _: &[ProbeEvidence], f: &mut Findings) {
             None,
             format!("Sensor log: {} ({records}{when})", kind_words(g.kind)),
             action(g.kind).into(),
-            g.evidence.clone(),
+            Vec::new(),
         );
-        f.with_excerpt(&g.first_message);
+        // First, then last: not sorted by file name, which need not follow time.
+        f.with_evidence_in_order(vec![g.first.clone(), g.last.clone()]);
+        f.with_excerpt(&g.excerpt);
     }
 }
 

@@ -401,22 +401,26 @@ fn log_events_are_errors_except_dc_communication() {
     let r = run(vec![
         obs(
             None,
-            Fact::LogEvent {
+            Fact::LogEvents {
                 kind: EventKind::ProxyAuthRequired,
-                message: "407".into(),
-                timestamp: None,
-                host: None,
+                count: 1,
+                excerpt: "407".into(),
+                first_seen: None,
+                last_seen: None,
+                last_line: 12,
             },
             "s.log",
             12,
         ),
         obs(
             None,
-            Fact::LogEvent {
+            Fact::LogEvents {
                 kind: EventKind::DcCommunicationFailure,
-                message: "dc".into(),
-                timestamp: None,
-                host: None,
+                count: 1,
+                excerpt: "dc".into(),
+                first_seen: None,
+                last_seen: None,
+                last_line: 40,
             },
             "s.log",
             40,
@@ -429,6 +433,61 @@ fn log_events_are_errors_except_dc_communication() {
     assert_eq!(r.findings[0].severity, Severity::Error);
     assert_eq!(r.findings[1].severity, Severity::Info);
     assert_eq!(r.verdict, Verdict::Misconfigured);
+}
+
+#[test]
+fn log_findings_cite_the_first_and_last_record_over_every_log() {
+    let logs = |file: &str, count, first: (&str, u64), last: (&str, u64), excerpt: &str| {
+        obs(
+            None,
+            Fact::LogEvents {
+                kind: EventKind::ProxyAuthRequired,
+                count,
+                excerpt: excerpt.into(),
+                first_seen: Some(first.0.into()),
+                last_seen: Some(last.0.into()),
+                last_line: last.1,
+            },
+            file,
+            first.1,
+        )
+    };
+    // The newer log comes first in upload order: the times decide which is first and last.
+    let r = run(vec![
+        logs(
+            "Sensor-Errors.log",
+            2,
+            ("2024-03-06 08:00:30.1230", 4),
+            ("2024-03-06 08:01:01.2340", 10),
+            "newer",
+        ),
+        logs(
+            "Sensor-Errors-Archived-00000.log",
+            1,
+            ("2024-03-05 23:59:10.4410", 4),
+            ("2024-03-05 23:59:10.4410", 4),
+            "older",
+        ),
+    ]);
+    let f = &r.findings[0];
+    assert_eq!(f.id, FindingId::Log(EventKind::ProxyAuthRequired));
+    assert_eq!(
+        f.title,
+        "Sensor log: the proxy demands authentication (407) (3 records, first 2024-03-05 23:59:10.4410, last 2024-03-06 08:01:01.2340)"
+    );
+    assert_eq!(f.excerpt.as_deref(), Some("older"));
+    let cited: Vec<(&str, Option<u64>)> = f
+        .evidence
+        .iter()
+        .map(|e| (e.file.as_str(), e.line))
+        .collect();
+    assert_eq!(
+        cited,
+        vec![
+            ("Sensor-Errors-Archived-00000.log", Some(4)),
+            ("Sensor-Errors.log", Some(10))
+        ]
+    );
 }
 
 #[cfg(test)]
@@ -787,11 +846,13 @@ mod v2_tests {
         let log = |k, line| {
             obs(
                 None,
-                Fact::LogEvent {
+                Fact::LogEvents {
                     kind: k,
-                    message: "m".into(),
-                    timestamp: None,
-                    host: None,
+                    count: 1,
+                    excerpt: "m".into(),
+                    first_seen: None,
+                    last_seen: None,
+                    last_line: line,
                 },
                 "s.log",
                 line,
