@@ -117,7 +117,8 @@ pub fn detect_text(sample: &str) -> Kind {
         lower.clear();
         lower.push_str(line);
         lower.make_ascii_lowercase();
-        let signals = signals_in(lower.as_bytes());
+        let all_signals = line_signals(lower.as_bytes());
+        let signals = (all_signals & 0xFF) as u8;
         if let Some(cmd) = prompt_command(raw) {
             if let Some(k) = command_kind(cmd) {
                 if !prompt_kinds.contains(&k) {
@@ -125,7 +126,7 @@ pub fn detect_text(sample: &str) -> Kind {
                 }
             }
         }
-        if lower.contains("test-mdisensorapiconnection") {
+        if all_signals & SIG_API_TEST != 0 {
             api_test_command = true;
         }
         if lower == "true" || lower == "false" {
@@ -141,16 +142,14 @@ pub fn detect_text(sample: &str) -> Kind {
         }
         if lower.starts_with("testing url :")
             || is_mde_method_line(&lower)
-            || (lower.contains("proxy settings") && line.starts_with("####"))
+            || (all_signals & SIG_PROXY_SETTINGS != 0 && line.starts_with("####"))
         {
             mde += 5;
         }
-        if lower.contains("set-mdiconfiguration -mode")
-            || lower.contains("mdi-configuration-report-")
-        {
+        if all_signals & SIG_CONFIG_REPORT != 0 {
             config_report = true;
         }
-        if FRAGMENT_SIGNATURES.iter().any(|f| lower.contains(f)) {
+        if all_signals & SIG_FRAGMENT != 0 {
             fragment_hits += 1;
         }
         if is_winhttp_header(line) {
@@ -470,6 +469,11 @@ const SIG_NOT_FOUND: u8 = 4;
 const SIG_POWERSHELL: u8 = 8;
 const SIG_NETSH: u8 = 16;
 const SIG_PROBE: u8 = 32;
+/// Needles of `detect_text` itself (not hints of one kind).
+const SIG_API_TEST: u16 = 64;
+const SIG_PROXY_SETTINGS: u16 = 128;
+const SIG_CONFIG_REPORT: u16 = 256;
+const SIG_FRAGMENT: u16 = 512;
 
 /// Substrings (of an ASCII-lowercased line) that hint at a kind, with the signal each gives.
 const SIGNATURES: [(&str, u8); 18] = [
@@ -505,22 +509,50 @@ const SIGNATURES: [(&str, u8); 18] = [
     ("http error 503", SIG_PROBE),
 ];
 
-/// Searchers built once (building one per call dominated detection time).
-static FINDERS: std::sync::LazyLock<Vec<(memchr::memmem::Finder<'static>, u8)>> =
+/// Every needle of the per-line search with its signal bit.
+fn needles() -> impl Iterator<Item = (&'static str, u16)> {
+    SIGNATURES
+        .iter()
+        .map(|(p, sig)| (*p, u16::from(*sig)))
+        .chain([
+            ("invoke-webrequest", u16::from(SIG_PROBE)),
+            ("test-mdisensorapiconnection", SIG_API_TEST),
+            ("proxy settings", SIG_PROXY_SETTINGS),
+            ("set-mdiconfiguration -mode", SIG_CONFIG_REPORT),
+            ("mdi-configuration-report-", SIG_CONFIG_REPORT),
+        ])
+        .chain(FRAGMENT_SIGNATURES.iter().map(|f| (*f, SIG_FRAGMENT)))
+}
+
+/// One automaton for all needles, built once: a line is searched once, not once per needle
+/// (the per-needle search dominated the cost of detecting ten thousand small uploads).
+static NEEDLES: std::sync::LazyLock<Option<(aho_corasick::AhoCorasick, Vec<u16>)>> =
     std::sync::LazyLock::new(|| {
-        SIGNATURES
-            .iter()
-            .chain([("invoke-webrequest", SIG_PROBE)].iter())
-            .map(|(p, sig)| (memchr::memmem::Finder::new(p.as_bytes()), *sig))
-            .collect()
+        let (patterns, bits): (Vec<&str>, Vec<u16>) = needles().unzip();
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(patterns)
+            .ok()
+            .map(|ac| (ac, bits))
     });
 
-/// Every signal whose signature occurs in the (lowercased) line.
+/// Every signal whose needle occurs in the (lowercased) line.
+fn line_signals(lower: &[u8]) -> u16 {
+    match &*NEEDLES {
+        Some((ac, bits)) => ac
+            .find_overlapping_iter(lower)
+            .filter_map(|m| bits.get(m.pattern().as_usize()))
+            .fold(0, |acc, b| acc | b),
+        // The automaton of fixed needles always builds; without it, search needle by needle.
+        None => needles()
+            .filter(|(n, _)| memchr::memmem::find(lower, n.as_bytes()).is_some())
+            .fold(0, |acc, (_, b)| acc | b),
+    }
+}
+
+/// Every kind hint whose signature occurs in the (lowercased) line.
 fn signals_in(lower: &[u8]) -> u8 {
-    FINDERS
-        .iter()
-        .filter(|(f, _)| f.find(lower).is_some())
-        .fold(0, |acc, (_, sig)| acc | sig)
+    (line_signals(lower) & 0xFF) as u8
 }
 
 /// True when an (ASCII-lowercased) text holds a localized "unable to find the specified

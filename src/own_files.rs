@@ -10,8 +10,28 @@ pub const MARKER_TAIL: &str = "not customer evidence";
 
 /// Why a file is one this tool wrote (a `fix` output carrying its marker line), or `None`.
 /// `first_bytes` needs only the first few hundred bytes; UTF-16LE and ASCII are recognised.
+/// Searchers for the marker tag as 8-bit text and as UTF-16LE, built once.
+static TAG_FINDERS: std::sync::LazyLock<(
+    memchr::memmem::Finder<'static>,
+    memchr::memmem::Finder<'static>,
+)> = std::sync::LazyLock::new(|| {
+    let tag16: Vec<u8> = MARKER_TAG
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    (
+        memchr::memmem::Finder::new(MARKER_TAG.as_bytes()),
+        memchr::memmem::Finder::new(&tag16).into_owned(),
+    )
+});
+
 pub fn is_own_file(name: &str, first_bytes: &[u8]) -> Option<String> {
     let head = first_bytes.get(..first_bytes.len().min(1024))?;
+    // Most uploads are customer files: look for the tag's bytes before decoding anything.
+    let (tag8, tag16) = &*TAG_FINDERS;
+    if tag8.find(head).is_none() && tag16.find(head).is_none() {
+        return None;
+    }
     let text = match head.strip_prefix(&[0xFF, 0xFE]) {
         Some(rest) => utf16le(rest),
         None => String::from_utf8_lossy(head).into_owned(),

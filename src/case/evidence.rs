@@ -67,7 +67,12 @@ pub enum Fact {
     /// A proxy auto-config script uploaded with the case.
     PacScript { source: String },
     /// A captured answer of the reachability test (Invoke-WebRequest, curl, browser text).
-    ProbeCaptured { status: Option<u16>, text: String },
+    ProbeCaptured {
+        status: Option<u16>,
+        text: String,
+        /// The URL probed, when the capture shows it.
+        url: Option<String>,
+    },
     /// The records of one event kind in one sensor log. The observation's `at` is the line
     /// carrying the signature in the first record; `last_line` the same in the last.
     LogEvents {
@@ -692,6 +697,7 @@ fn probes(file: &str, observations: &[ProbeObservation], out: &mut Vec<Observati
             fact: Fact::ProbeCaptured {
                 status: o.status,
                 text: o.text.clone(),
+                url: o.url.clone(),
             },
             at: EvidenceRef::new(file, o.line),
             attribution: Attribution::Content,

@@ -157,7 +157,35 @@ pub struct CapturedProbe {
     pub principal: Option<Principal>,
     pub status: Option<u16>,
     pub text: String,
+    /// The URL probed, when the capture shows it.
+    pub url: Option<String>,
     pub at: EvidenceRef,
+}
+
+impl CapturedProbe {
+    /// The answer of a reachable sensor service: 503 from the 2018 processor endpoint (and
+    /// from older workspaces), 200 from the ping URL `/tri/sensor/api/ping` of current ones.
+    /// A 200 counts only when the probed URL is a sensor URL or not shown (a 200 from any
+    /// other site says nothing about the sensor's service).
+    pub fn reached_service(&self) -> bool {
+        match self.status {
+            Some(503) => true,
+            Some(200) => self.url.as_deref().is_none_or(is_sensor_url),
+            _ => false,
+        }
+    }
+}
+
+/// A URL of the sensor's service: its ping path, or a host of the sensor API in any cloud.
+fn is_sensor_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let host = lower
+        .split_once("://")
+        .map_or(lower.as_str(), |(_, rest)| rest)
+        .split(['/', ':', '?'])
+        .next()
+        .unwrap_or("");
+    lower.contains("/tri/sensor/api/ping") || super::evidence::is_sensor_endpoint_host(host)
 }
 
 /// One URL the Defender for Endpoint client analyzer tested as LOCAL SYSTEM through WinHTTP.
@@ -542,10 +570,11 @@ fn resolve_with(
             Fact::CollectorEndpoint { host } => {
                 manifest_endpoint.get_or_insert(host.to_ascii_lowercase());
             }
-            Fact::ProbeCaptured { status, text } => captured_probes.push(CapturedProbe {
+            Fact::ProbeCaptured { status, text, url } => captured_probes.push(CapturedProbe {
                 principal: o.principal,
                 status,
                 text,
+                url,
                 at,
             }),
             Fact::LogEndpoint { host } => {

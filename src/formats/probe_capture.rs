@@ -35,25 +35,49 @@ pub struct ProbeCapture {
     pub observations: Vec<ProbeObservation>,
 }
 
-static STATUS_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
+/// The answers that carry an HTTP status, as one regular expression (one search per line, not
+/// one per pattern); each alternative captures the status in its own group.
+static STATUS_PATTERN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
         // .NET Framework / Windows PowerShell 5.1 WebException.
-        r"(?i)returned an error: \((\d{3})\)",
+        r"(?i:returned an error: \((\d{3})\))",
         // PowerShell 7 / HttpClient.
-        r"(?i)status code does not indicate success: (\d{3})",
+        r"|(?i:status code does not indicate success: (\d{3}))",
         // HTTP.sys error page (browser, curl body).
-        r"(?i)HTTP Error (\d{3})\.",
+        r"|(?i:HTTP Error (\d{3})\.)",
         // curl -i / -v status line.
-        r"^(?:< )?HTTP/\d(?:\.\d)? (\d{3})\b",
+        r"|^(?:< )?HTTP/\d(?:\.\d)? (\d{3})\b",
         // Invoke-WebRequest success output.
-        r"^StatusCode\s*:\s*(\d{3})\s*$",
+        r"|^StatusCode\s*:\s*(\d{3})\s*$",
         // Plain ".. (503) Server Unavailable" from other .NET tools.
-        r"\((\d{3})\) (?:Server|Service) Unavailable",
-    ]
-    .iter()
-    .filter_map(|p| Regex::new(p).ok())
-    .collect()
+        r"|\((\d{3})\) (?:Server|Service) Unavailable",
+    ))
+    .ok()
 });
+
+/// Literals one of which every alternative of [`STATUS_PATTERN`] holds (ASCII, any case).
+static STATUS_HINTS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["(", "http", "status"])
+        .ok()
+});
+
+/// A cheap test before the regular expression: false only when no alternative can match.
+fn may_hold_status(t: &str) -> bool {
+    STATUS_HINTS.as_ref().is_none_or(|ac| ac.is_match(t))
+}
+
+/// The HTTP status a line reports, if it is one of the answers of [`STATUS_PATTERN`].
+fn status_in(t: &str) -> Option<u16> {
+    let re = STATUS_PATTERN.as_ref()?;
+    let caps = re.captures(t)?;
+    caps.iter()
+        .skip(1)
+        .flatten()
+        .next()
+        .and_then(|m| m.as_str().parse::<u16>().ok())
+}
 
 static FAILURE_PATTERNS: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
@@ -94,11 +118,12 @@ impl ProbeScanner {
                     })
             })
         };
-        let status = STATUS_PATTERNS
-            .iter()
-            .find_map(|re| re.captures(t))
-            .and_then(|c| c.get(1))
-            .and_then(|m| m.as_str().parse::<u16>().ok());
+        // Every status pattern holds three digits: lines without a digit skip the search.
+        let status = if t.bytes().any(|b| b.is_ascii_digit()) && may_hold_status(t) {
+            status_in(t)
+        } else {
+            None
+        };
         if status.is_none() && is_probe_command(t) {
             if let Some(url) = own_url() {
                 self.url = Some(url);

@@ -30,6 +30,8 @@ const LF: u16 = 0x0A;
 const CR: u16 = 0x0D;
 /// Bytes read from the inner reader at a time.
 pub(crate) const CHUNK: usize = 1024 * 1024;
+/// The first read: most uploads are smaller than this.
+const FIRST_READ: usize = 16 * 1024;
 /// A segment (one key with its values) larger than this stops skimming: the rest of the
 /// file passes through unchanged, so memory stays bounded.
 pub const MAX_SEGMENT: usize = 32 * 1024 * 1024;
@@ -252,12 +254,14 @@ impl<'k, R: Read> SkimReader<'k, R> {
             return Ok(false);
         }
         self.compact();
-        let want = self.end + self.chunk;
+        // Small files stay small: reads grow with what the file has shown so far.
+        let step = self.chunk.min(self.end.max(FIRST_READ));
+        let want = self.end + step;
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }
         let mut n = 0;
-        while n < self.chunk {
+        while n < step {
             let Some(dst) = self.buf.get_mut(self.end + n..want) else {
                 break;
             };

@@ -121,7 +121,7 @@ pub fn needs(r: &Resolved, probes: &[ProbeEvidence], findings: &Findings) -> Vec
         let probed_ok = r
             .captured_probes
             .iter()
-            .any(|c| c.principal == Some(p) && matches!(c.status, Some(200) | Some(503)))
+            .any(|c| c.principal == Some(p) && c.reached_service())
             || r.direct_route_shown(p);
         let Some(route) = &a.route else { continue };
         match &route.kind {

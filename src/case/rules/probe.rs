@@ -76,10 +76,7 @@ pub fn probes(r: &Resolved, runs: &[ProbeEvidence], f: &mut Findings) {
             ),
         }
     }
-    let (ok, bad): (Vec<_>, Vec<_>) = r
-        .captured_probes
-        .iter()
-        .partition(|c| c.status == Some(503));
+    let (ok, bad): (Vec<_>, Vec<_>) = r.captured_probes.iter().partition(|c| c.reached_service());
     if let Some(first) = bad.first() {
         let status = match first.status {
             Some(407) => "407: the proxy demands authentication".to_string(),
@@ -105,7 +102,7 @@ pub fn probes(r: &Resolved, runs: &[ProbeEvidence], f: &mut Findings) {
         f.add(
             FindingId::ProbeOk,
             None,
-            "A captured probe got 503 from the processor endpoint (route as captured): the account that ran it can reach the service".into(),
+            "A captured probe got the service's answer (503 from the processor endpoint, or 200 from the ping URL; route as captured): the account that ran it can reach the service".into(),
             "None for that account; the sensor's own accounts are judged separately".into(),
             ok.iter().map(|c| c.at.clone()).collect(),
         );
@@ -142,14 +139,14 @@ pub fn case_probe(r: &Resolved, runs: &[ProbeEvidence]) -> Option<CaseProbe> {
     let c = r
         .captured_probes
         .iter()
-        .find(|c| c.status != Some(503))
+        .find(|c| !c.reached_service())
         .or(r.captured_probes.first())?;
     Some(CaseProbe {
         url: crate::PROCESSOR_ENDPOINT_URL.to_string(),
         proxy: None,
         status: c.status,
         outcome: match c.status {
-            Some(503) => ProbeOutcome::Reachable,
+            _ if c.reached_service() => ProbeOutcome::Reachable,
             Some(407) => ProbeOutcome::ProxyAuthRequired,
             Some(_) => ProbeOutcome::UnexpectedStatus,
             None => ProbeOutcome::Failed,

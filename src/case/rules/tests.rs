@@ -641,6 +641,7 @@ mod v2_tests {
                     Fact::ProbeCaptured {
                         status: Some(503),
                         text: "503".into(),
+                        url: None,
                     },
                     "iwr.txt",
                     3,
@@ -653,6 +654,32 @@ mod v2_tests {
         assert!(r.findings.iter().any(|f| f.id == FindingId::ProbeOk));
     }
 
+    /// Current workspaces answer the ping URL with 200: that is the service reached, while a
+    /// 200 from some other site says nothing about it.
+    #[test]
+    fn a_captured_200_from_the_ping_url_is_the_service_reached() {
+        let captured = |url: &str| {
+            judge_with(
+                vec![obs(
+                    None,
+                    Fact::ProbeCaptured {
+                        status: Some(200),
+                        text: "StatusCode        : 200".into(),
+                        url: Some(url.into()),
+                    },
+                    "iwr.txt",
+                    7,
+                )],
+                &[],
+            )
+        };
+        let ping = captured("https://contososensorapi.atp.azure.com/tri/sensor/api/ping");
+        assert!(ping.findings.iter().any(|f| f.id == FindingId::ProbeOk));
+        assert!(!ping.findings.iter().any(|f| f.id == FindingId::ProbeFailed));
+        let other = captured("https://www.bing.com/");
+        assert!(!other.findings.iter().any(|f| f.id == FindingId::ProbeOk));
+    }
+
     #[test]
     fn a_captured_407_is_reported_as_captured_not_direct() {
         let r = judge_with(
@@ -661,6 +688,7 @@ mod v2_tests {
                 Fact::ProbeCaptured {
                     status: Some(407),
                     text: "407".into(),
+                    url: None,
                 },
                 "iwr.txt",
                 3,

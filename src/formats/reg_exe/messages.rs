@@ -227,6 +227,28 @@ pub fn has_error_prefix(line: &str) -> bool {
     ERROR_PREFIXES.iter().any(|(p, _)| head.starts_with(p))
 }
 
+/// The [`MESSAGES`] automaton, built once: one pass over a line instead of one search per
+/// message and language.
+static MESSAGE_SEARCH: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(MESSAGES.iter().map(|(needle, _, _)| needle))
+            .ok()
+    });
+
+/// The first entry of [`MESSAGES`] (in table order) whose needle occurs in `collapsed`.
+fn first_message_in(collapsed: &str) -> Option<&'static (&'static str, Message, &'static str)> {
+    match &*MESSAGE_SEARCH {
+        Some(ac) => ac
+            .find_overlapping_iter(collapsed)
+            .map(|m| m.pattern().as_usize())
+            .min()
+            .and_then(|i| MESSAGES.get(i)),
+        None => MESSAGES.iter().find(|(n, _, _)| collapsed.contains(n)),
+    }
+}
+
 /// Recognises a reg.exe message (error, usage, success, verdict) in a known language.
 pub fn classify(line: &str) -> Option<Localized> {
     let s = powershell::strip_native_prefix(line).trim();
@@ -254,13 +276,11 @@ pub fn classify(line: &str) -> Option<Localized> {
         }
         out
     };
-    for (needle, message, lang) in MESSAGES {
-        if collapsed.contains(needle) {
-            return Some(Localized {
-                message: *message,
-                language: Some(lang),
-            });
-        }
+    if let Some((_, message, lang)) = first_message_in(&collapsed) {
+        return Some(Localized {
+            message: *message,
+            language: Some(lang),
+        });
     }
     if collapsed.contains("reg compare /?") || collapsed.contains("reg query /?") {
         return Some(Localized {
