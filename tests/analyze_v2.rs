@@ -565,3 +565,38 @@ fn a_polish_not_found_in_cp852_is_the_documented_missing() {
     assert_eq!(f["evidence"][0]["attribution"], "content");
     assert_eq!(c["principals"]["local_system"]["state"], "missing");
 }
+
+/// `reg query KEY` (every value of the key) printing the LOCAL SERVICE Connections key with
+/// nothing under it shows the value absent: `missing`, at the key line. The same listing
+/// filtered with `/v` something else says nothing about DefaultConnectionSettings.
+#[test]
+fn an_empty_reg_query_listing_of_the_key_is_missing() {
+    const KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections";
+    let write = |command_tail: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::copy("fixtures/cases/missing/hkcu.reg", dir.path().join("hkcu.reg"))
+            .expect("copy");
+        let capture = format!(
+            "C:\\Users\\admin>reg query \"HKU\\S-1-5-19\\{KEY}\"{command_tail}\r\n\r\nHKEY_USERS\\S-1-5-19\\{KEY}\r\n\r\n"
+        );
+        std::fs::write(dir.path().join("query-1519.txt"), capture).expect("write");
+        dir
+    };
+    let all = write("");
+    let c = case(all.path().to_str().expect("utf-8"));
+    assert_eq!(c["principals"]["local_service"]["state"], "missing", "{c:#}");
+    let f = c["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == "proxy-missing" && f["principal"] == "local_service")
+        .expect("proxy-missing for LOCAL SERVICE");
+    assert!(f["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .any(|e| e["file"].as_str().unwrap_or("").ends_with("query-1519.txt") && e["line"] == 3));
+    let filtered = write(" /v SavedLegacySettings");
+    let c = case(filtered.path().to_str().expect("utf-8"));
+    assert_eq!(c["principals"]["local_service"]["state"], "unknown", "{c:#}");
+}

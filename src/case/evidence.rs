@@ -857,7 +857,22 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
                 });
             }
         }
-        if !has_dcs && classify_key(&path) == KeyRole::Connections && !key.values.is_empty() {
+        // An empty listing shows the value absent only when the echoed command listed every
+        // value of this very key (`reg query KEY`, no `/v`, `/ve` or `/f` filter).
+        let lists_all_values = key.values.is_empty()
+            && capture.commands.iter().any(|c| {
+                let lower = c.command.to_ascii_lowercase();
+                lower.trim_start().starts_with("reg")
+                    && !lower.contains(" /v")
+                    && !lower.contains(" /f")
+                    && key_in_command(&c.command)
+                        .and_then(|k| crate::formats::reg_skim::normalize_key_path(&k))
+                        .is_some_and(|k| k.eq_ignore_ascii_case(&path))
+            });
+        if !has_dcs
+            && classify_key(&path) == KeyRole::Connections
+            && (!key.values.is_empty() || lists_all_values)
+        {
             if let Some(o) = owner.filter(|o| o.principal != Principal::Machine) {
                 out.push(Observation {
                     principal: Some(o.principal),
