@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end check of `analyze` on the data of gen_analyze_data.py: every answer is known.
 
-  big-export/huge.reg   verdict misconfigured; LOCAL SERVICE proxy-missing and LOCAL SYSTEM
-                        proxy-differs, each citing the line of its Connections key (the line
+  big-export/huge.reg   verdict misconfigured; LOCAL SERVICE proxy-missing citing the line of
+                        its Connections key (which has no value), LOCAL SYSTEM proxy-differs
+                        citing the line of its DefaultConnectionSettings value (the line
                         numbers are found in the file itself, independently of the tool).
   batch/case-NNNN       healthy exactly when LOCAL SYSTEM and LOCAL SERVICE both hold the
                         user's proxy and the sensor log has no 407 (i % 4 == 0, i % 3 == 0,
@@ -26,11 +27,16 @@ def key_lines(path, suffixes):
     with open(path, "rb") as f:
         data = f.read()
     text = data[2:].decode("utf-16-le")
+    current = None
     for n, line in enumerate(text.split("\r\n"), start=1):
         if line.startswith("[HKEY_"):
+            current = None
             for name, suffix in suffixes.items():
                 if line == "[" + suffix + "]":
                     found[name] = n
+                    current = name
+        elif current and line.startswith('"DefaultConnectionSettings"='):
+            found[current + "/value"] = n
     return found
 
 
@@ -46,14 +52,17 @@ def check_export(tool, data):
     errors = []
     if case["verdict"] != "misconfigured":
         errors.append("export: verdict %s, expected misconfigured" % case["verdict"])
-    for fid, principal in (("proxy-missing", "local_service"), ("proxy-differs", "local_system")):
+    for fid, principal, at in (
+        ("proxy-missing", "local_service", "local_service"),
+        ("proxy-differs", "local_system", "local_system/value"),
+    ):
         f = [x for x in case["findings"] if x["id"] == fid and x.get("principal") == principal]
         lines = [e.get("line") for x in f for e in x.get("evidence", [])]
         if not f:
             errors.append("export: no %s for %s" % (fid, principal))
-        elif want.get(principal) not in lines:
-            errors.append("export: %s for %s cites lines %s, the key is at line %s" % (fid, principal, lines, want.get(principal)))
-    print("export: %s, LOCAL SERVICE key at line %s, LOCAL SYSTEM key at line %s" % (case["verdict"], want.get("local_service"), want.get("local_system")))
+        elif want.get(at) not in lines:
+            errors.append("export: %s for %s cites lines %s, expected line %s" % (fid, principal, lines, want.get(at)))
+    print("export: %s; LOCAL SERVICE key (no value) at line %s, LOCAL SYSTEM value at line %s" % (case["verdict"], want.get("local_service"), want.get("local_system/value")))
     return errors
 
 

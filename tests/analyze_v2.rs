@@ -574,8 +574,11 @@ fn an_empty_reg_query_listing_of_the_key_is_missing() {
     const KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections";
     let write = |command_tail: &str| {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::copy("fixtures/cases/missing/hkcu.reg", dir.path().join("hkcu.reg"))
-            .expect("copy");
+        std::fs::copy(
+            "fixtures/cases/missing/hkcu.reg",
+            dir.path().join("hkcu.reg"),
+        )
+        .expect("copy");
         let capture = format!(
             "C:\\Users\\admin>reg query \"HKU\\S-1-5-19\\{KEY}\"{command_tail}\r\n\r\nHKEY_USERS\\S-1-5-19\\{KEY}\r\n\r\n"
         );
@@ -584,7 +587,10 @@ fn an_empty_reg_query_listing_of_the_key_is_missing() {
     };
     let all = write("");
     let c = case(all.path().to_str().expect("utf-8"));
-    assert_eq!(c["principals"]["local_service"]["state"], "missing", "{c:#}");
+    assert_eq!(
+        c["principals"]["local_service"]["state"], "missing",
+        "{c:#}"
+    );
     let f = c["findings"]
         .as_array()
         .expect("findings")
@@ -598,5 +604,8 @@ fn an_empty_reg_query_listing_of_the_key_is_missing() {
         .any(|e| e["file"].as_str().unwrap_or("").ends_with("query-1519.txt") && e["line"] == 3));
     let filtered = write(" /v SavedLegacySettings");
     let c = case(filtered.path().to_str().expect("utf-8"));
-    assert_eq!(c["principals"]["local_service"]["state"], "unknown", "{c:#}");
+    assert_eq!(
+        c["principals"]["local_service"]["state"], "unknown",
+        "{c:#}"
+    );
 }

@@ -79,17 +79,25 @@ pub fn skimmable(encoding: TextEncoding) -> bool {
 /// The path the parser gives a key named `name` (root spelled out, trailing `\` removed),
 /// or `None` for an unknown root.
 pub fn normalize_key_path(name: &str) -> Option<String> {
+    let mut path = String::with_capacity(name.len() + 16);
+    normalize_key_path_into(name, &mut path).then_some(path)
+}
+
+/// [`normalize_key_path`] into a caller's buffer (cleared first); false for an unknown root.
+fn normalize_key_path_into(name: &str, path: &mut String) -> bool {
+    path.clear();
     let root = name.split_once('\\').map_or(name, |(r, _)| r);
-    let (root, _) = Root::parse(root)?;
+    let Some((root, _)) = Root::parse(root) else {
+        return false;
+    };
     let rest = name.split_once('\\').map_or("", |(_, r)| r);
     let rest = rest.trim_end_matches('\\');
-    let mut path = String::with_capacity(name.len() + 16);
     path.push_str(root.full_name());
     if !rest.is_empty() {
         path.push('\\');
         path.push_str(rest);
     }
-    Some(path)
+    true
 }
 
 /// Line terminators (LF, CR, CRLF as one) in UTF-16LE code units; a branch-free loop the
@@ -158,6 +166,9 @@ pub struct SkimReader<'k, R> {
     end: usize,
     /// Bytes read from the input per fill.
     chunk: usize,
+    /// Scratch buffers of the key-line check (no allocation per key).
+    scratch_line: Vec<u8>,
+    scratch_path: String,
     /// `buf` offsets `p` with `(p + phase) % width == 0` are code-unit boundaries.
     phase: usize,
     eof: bool,
@@ -202,6 +213,8 @@ impl<'k, R: Read> SkimReader<'k, R> {
             buf: Vec::new(),
             end: 0,
             chunk: CHUNK,
+            scratch_line: Vec::new(),
+            scratch_path: String::new(),
             phase: if width == 0 {
                 0
             } else {
@@ -420,12 +433,31 @@ impl<'k, R: Read> SkimReader<'k, R> {
         Some(!after_backslash)
     }
 
-    /// The normalised path of a plain key line `[ls, le)`, if it is one.
-    fn plain_key_path(&self, ls: usize, le: usize) -> Option<String> {
-        // Branch-free over the whole line (it runs for every key of huge exports), then one
-        // check: every unit in 1..=0x7F.
-        let raw = self.data().get(ls..le)?;
-        let mut ascii = Vec::with_capacity(raw.len() / self.width.max(1));
+    /// True when `[ls, le)` is a plain key line whose normalised path the caller does not
+    /// keep. Reuses two scratch buffers: it runs for every key of huge exports.
+    fn is_unkept_plain_key(&mut self, ls: usize, le: usize) -> bool {
+        let mut ascii = std::mem::take(&mut self.scratch_line);
+        let mut path = std::mem::take(&mut self.scratch_path);
+        let unkept = self.plain_key_path_into(ls, le, &mut ascii, &mut path) && !(self.keep)(&path);
+        self.scratch_line = ascii;
+        self.scratch_path = path;
+        unkept
+    }
+
+    /// Writes the normalised path of a plain key line `[ls, le)` into `path`; false when the
+    /// line is not one.
+    fn plain_key_path_into(
+        &self,
+        ls: usize,
+        le: usize,
+        ascii: &mut Vec<u8>,
+        path: &mut String,
+    ) -> bool {
+        // Branch-free over the whole line, then one check: every unit in 1..=0x7F.
+        let Some(raw) = self.data().get(ls..le) else {
+            return false;
+        };
+        ascii.clear();
         let mut ok = true;
         if self.width == 2 {
             let units = raw.chunks_exact(2);
@@ -442,16 +474,19 @@ impl<'k, R: Read> SkimReader<'k, R> {
             }
             ascii.extend_from_slice(raw);
         }
-        if !ok {
-            return None;
-        }
-        let s = String::from_utf8(ascii).ok()?;
-        let rest = s.strip_prefix('[')?;
+        let Some(s) = ok.then(|| std::str::from_utf8(ascii).ok()).flatten() else {
+            return false;
+        };
+        let Some(rest) = s.strip_prefix('[') else {
+            return false;
+        };
         if rest.starts_with(['-', ' ', '\t']) {
-            return None;
+            return false;
         }
-        let close = rest.rfind(']')?;
-        normalize_key_path(rest.get(..close)?)
+        let Some(name) = rest.rfind(']').and_then(|close| rest.get(..close)) else {
+            return false;
+        };
+        normalize_key_path_into(name, path)
     }
 
     /// True when the next segment can be decided from what is buffered.
@@ -538,9 +573,7 @@ impl<'k, R: Read> SkimReader<'k, R> {
         let key = self.line_end(start).filter(|(_, next)| *next <= end);
         let drop = match key {
             Some((le, next)) if is_statement && next < end => {
-                let unkept = self
-                    .plain_key_path(start, le)
-                    .is_some_and(|path| !(self.keep)(&path));
+                let unkept = self.is_unkept_plain_key(start, le);
                 unkept && (at_eof || self.ends_safely(start, end))
             }
             _ => false,

@@ -29,13 +29,29 @@ impl ReadAhead {
         let worker = std::thread::Builder::new()
             .name("read-ahead".into())
             .spawn(move || loop {
-                let mut buf = empty_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-                buf.clear();
-                match (&mut inner).take(CHUNK as u64).read_to_end(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => {
+                // Recycled buffers keep their length, so a read lands in memory already
+                // touched: no reallocation, no fresh pages to zero per chunk.
+                let mut buf = empty_rx.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
+                let mut n = 0;
+                let result = loop {
+                    let Some(dst) = buf.get_mut(n..) else {
+                        break Ok(());
+                    };
+                    if dst.is_empty() {
+                        break Ok(());
+                    }
+                    match inner.read(dst) {
+                        Ok(0) => break Ok(()),
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                buf.truncate(n);
+                match result {
+                    Ok(()) if n == 0 => break,
+                    Ok(()) => {
                         if full_tx.send(Ok(buf)).is_err() {
                             break;
                         }
