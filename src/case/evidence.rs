@@ -496,19 +496,8 @@ fn from_hive(file: &str, hive: &HiveProxyKeys, out: &mut Vec<Observation>) {
         if classify_key(&full) != KeyRole::Connections {
             continue;
         }
-        let Some(owner) = owner_of_key(&full) else {
-            continue;
-        };
-        if owner.principal == Principal::Machine {
-            continue;
-        }
-        out.push(Observation {
-            principal: Some(owner.principal),
-            user: owner.user,
-            fact: Fact::Missing { assumed: false },
-            at: EvidenceRef::new(file, 0).in_key(rel.clone()),
-            attribution,
-        });
+        let at = EvidenceRef::new(file, 0).in_key(rel.clone());
+        out.extend(missing_value(&full, false, at, attribution));
     }
     if hive.dirty_without_logs {
         out.push(Observation {
@@ -581,20 +570,12 @@ fn from_reg_export(
     // A recursive export of an account's `Internet Settings` with subkeys but no `Connections`
     // shows the value absent (regedit and `reg export` always include subkeys).
     for (path, line) in settings_keys_without_connections(export) {
-        let place = at(&path, line);
-        let Some(owner) = owner_of_key(&path) else {
-            continue;
-        };
-        if owner.principal == Principal::Machine {
-            continue;
-        }
-        out.push(Observation {
-            principal: Some(owner.principal),
-            user: owner.user,
-            fact: Fact::Missing { assumed: true },
-            at: place,
-            attribution: Attribution::Content,
-        });
+        out.extend(missing_value(
+            &path,
+            true,
+            at(&path, line),
+            Attribution::Content,
+        ));
     }
     for (path, line, has) in connections {
         if has {
@@ -682,6 +663,24 @@ fn attribute(
         at,
         attribution,
     });
+}
+
+/// `DefaultConnectionSettings` shown absent under the Connections key `path` of an account
+/// (never the machine's: HKLM holds no per-user value).
+fn missing_value(
+    path: &str,
+    assumed: bool,
+    at: EvidenceRef,
+    attribution: Attribution,
+) -> Option<Observation> {
+    let owner = owner_of_key(path).filter(|o| o.principal != Principal::Machine)?;
+    Some(Observation {
+        principal: Some(owner.principal),
+        user: owner.user,
+        fact: Fact::Missing { assumed },
+        at,
+        attribution,
+    })
 }
 
 /// The account named by whole tokens of the file name: an assumption, marked as such.
@@ -873,15 +872,12 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
             && classify_key(&path) == KeyRole::Connections
             && (!key.values.is_empty() || lists_all_values)
         {
-            if let Some(o) = owner.filter(|o| o.principal != Principal::Machine) {
-                out.push(Observation {
-                    principal: Some(o.principal),
-                    user: o.user,
-                    fact: Fact::Missing { assumed: false },
-                    at: EvidenceRef::new(file, key.line),
-                    attribution: Attribution::Content,
-                });
-            }
+            out.extend(missing_value(
+                &path,
+                false,
+                EvidenceRef::new(file, key.line),
+                Attribution::Content,
+            ));
         }
     }
     if capture.error_kind == Some(crate::formats::reg_compare::ErrorKind::NotFound) {
