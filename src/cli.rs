@@ -322,12 +322,9 @@ pub struct AnalyzeArgs {
     /// the case and count the results as the customer's evidence.
     #[arg(long, requires = "probe")]
     pub on_customer_network: bool,
-    /// The sensor endpoint host to judge (and probe), e.g. contoso-corpsensorapi.atp.azure.com.
-    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
-    pub endpoint: Option<String>,
-    /// The workspace name: the endpoint is NAME + sensorapi.atp.azure.com.
-    #[arg(long, value_name = "NAME")]
-    pub workspace: Option<String>,
+    /// The sensor endpoint judged (and probed).
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Extra trust root (PEM) for the probe.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
@@ -424,12 +421,9 @@ pub struct FixArgs {
     /// given, `archive.zip!entry` inside an archive).
     #[arg(long = "use", value_name = "FILE")]
     pub use_file: Option<PathBuf>,
-    /// The sensor endpoint host the README's check browses to (default: from the uploads).
-    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
-    pub endpoint: Option<String>,
-    /// The workspace name: the endpoint is NAME + `sensorapi.atp.azure.com`.
-    #[arg(long, value_name = "NAME")]
-    pub workspace: Option<String>,
+    /// The sensor endpoint the README's check browses to (default: from the uploads).
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Overwrite existing files in DIR.
     #[arg(long)]
     pub force: bool,
@@ -443,12 +437,9 @@ pub struct CollectScriptArgs {
     /// Where to write collect-mdi-proxy.cmd and README.txt.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// The sensor API host the probes test (default: read from the sensor's configuration).
-    #[arg(long, value_name = "HOST", conflicts_with = "workspace")]
-    pub endpoint: Option<String>,
-    /// The workspace name: the probes test NAMEsensorapi.atp.azure.com.
-    #[arg(long, value_name = "NAME")]
-    pub workspace: Option<String>,
+    /// The sensor endpoint the probes test (default: read from the sensor's configuration).
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = CollectFormat::Table)]
     pub format: CollectFormat,

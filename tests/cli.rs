@@ -506,6 +506,38 @@ fn decode_judges_the_given_endpoint() {
     );
 }
 
+/// `--endpoint`/`--workspace` are one set of flags, checked the same way by every command that
+/// takes them: the same bad value is the same usage error, with the same words.
+#[test]
+fn every_command_checks_the_endpoint_flags_alike() {
+    let out = std::env::temp_dir().join("proxy-triage-endpoint-flags");
+    let out = out.to_str().expect("utf-8 temp dir");
+    let commands: [&[&str]; 5] = [
+        &["analyze", "fixtures/cases/missing"],
+        &["fix", "fixtures/cases/missing", "--out", out],
+        &["collect-script", "--out", out],
+        &["decode", FRESH_BLOB],
+        &["probe"],
+    ];
+    for command in commands {
+        for bad in [["--workspace", "contoso.corp"], ["--endpoint", "a b"]] {
+            let args: Vec<&str> = command.iter().chain(bad.iter()).copied().collect();
+            let r = run(&args);
+            assert_eq!(r.code, 3, "{args:?}: {}", r.stderr);
+            assert!(r.stderr.contains(bad[0]), "{args:?}: {}", r.stderr);
+        }
+    }
+    let both = run(&[
+        "analyze",
+        "fixtures/cases/missing",
+        "--workspace",
+        "contoso",
+        "--endpoint",
+        "x.atp.azure.com",
+    ]);
+    assert_eq!(both.code, 3, "{}", both.stderr);
+}
+
 #[test]
 fn decode_bypass_is_judged_against_the_real_host() {
     // Proxy `proxy:8080`, bypass `*.atp.azure.us`: the US endpoint goes direct, the commercial

@@ -36,43 +36,6 @@ pub fn hive_limits_from(args: &LimitArgs) -> crate::formats::reg_hive::HiveLimit
     }
 }
 
-/// The endpoint host of `--endpoint HOST` or `--workspace NAME` (`NAME` + `sensorapi.atp.azure.com`).
-pub fn endpoint_from(
-    endpoint: Option<&str>,
-    workspace: Option<&str>,
-) -> Result<Option<String>, String> {
-    let valid = |h: &str| {
-        !h.is_empty()
-            && h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    };
-    match (endpoint.map(str::trim), workspace.map(str::trim)) {
-        (Some(_), Some(_)) => Err("give --endpoint or --workspace, not both".into()),
-        (Some(h), None) => {
-            let h = h
-                .trim_start_matches("https://")
-                .trim_end_matches('/')
-                .to_ascii_lowercase();
-            if valid(&h) {
-                Ok(Some(h))
-            } else {
-                Err(format!("--endpoint: `{h}` is not a host name"))
-            }
-        }
-        (None, Some(w)) => {
-            let w = w.to_ascii_lowercase();
-            if valid(&w) && !w.contains('.') {
-                Ok(Some(format!("{w}sensorapi.atp.azure.com")))
-            } else {
-                Err(format!(
-                    "--workspace: `{w}` is not a workspace name (give a host with --endpoint)"
-                ))
-            }
-        }
-        (None, None) => Ok(None),
-    }
-}
-
 /// Reads a small file given on the command line, at most `cap` bytes.
 fn read_capped(path: &std::path::Path, cap: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
@@ -117,13 +80,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     if roots.is_empty() {
         return EXIT_INPUT;
     }
-    let endpoint = match endpoint_from(args.endpoint.as_deref(), args.workspace.as_deref()) {
-        Ok(e) => e,
-        Err(msg) => {
-            ctx.error(&msg);
-            return EXIT_USAGE;
-        }
-    };
+    let endpoint = args.endpoint.host();
     let ca_cert = match &args.ca_cert {
         Some(p) => match read_capped(p, 1024 * 1024) {
             Ok(b) => Some(b),

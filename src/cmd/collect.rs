@@ -10,19 +10,10 @@ use crate::scripts::collect::{self, CollectOptions, GeneratedFile};
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
 pub fn run(ctx: &Context, args: &CollectScriptArgs) -> u8 {
-    let endpoint = match (&args.endpoint, &args.workspace) {
-        (Some(h), _) => collect::validate_endpoint(h).map(Some),
-        (None, Some(w)) => collect::endpoint_for_workspace(w).map(Some),
-        (None, None) => Ok(None),
+    // `--endpoint`/`--workspace` were checked when the command line was read.
+    let opts = CollectOptions {
+        endpoint: args.endpoint.host(),
     };
-    let endpoint = match endpoint {
-        Ok(e) => e,
-        Err(e) => {
-            ctx.warn(&format!("collect-script: {e}"));
-            return EXIT_USAGE;
-        }
-    };
-    let opts = CollectOptions { endpoint };
     let files = match collect::generate(&opts) {
         Ok(f) => f,
         Err(e) => {

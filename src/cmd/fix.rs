@@ -17,8 +17,8 @@ use crate::fix::{
 };
 use crate::input::{self, CaseInput};
 
-use super::analyze::{endpoint_from, limits_from};
-use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
+use super::analyze::limits_from;
+use super::{Context, EXIT_FINDING, EXIT_INPUT};
 
 pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
     // A path that does not exist: one line, exit 2, never "nothing to fix".
@@ -41,13 +41,7 @@ pub fn run(ctx: &Context, args: &FixArgs) -> u8 {
         merged.uploads.extend(c.uploads);
         merged.skipped.extend(c.skipped);
     }
-    let endpoint = match endpoint_from(args.endpoint.as_deref(), args.workspace.as_deref()) {
-        Ok(e) => e,
-        Err(msg) => {
-            ctx.error(&msg);
-            return EXIT_USAGE;
-        }
-    };
+    let endpoint = args.endpoint.host();
     let assembled = case::assemble(
         &merged,
         &AnalyzeOptions {

@@ -38,34 +38,18 @@ pub enum CollectError {
     Script(#[from] ScriptError),
 }
 
-/// The sensor API host for a workspace name (`contoso` -> `contososensorapi.atp.azure.com`).
+/// The sensor API host for a workspace name (`contoso` -> `contososensorapi.atp.azure.com`),
+/// checked as every command checks `--workspace`.
 pub fn endpoint_for_workspace(name: &str) -> Result<String, CollectError> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !ok {
-        return Err(CollectError::InvalidWorkspace(name.to_string()));
-    }
-    Ok(format!(
-        "{}sensorapi.atp.azure.com",
-        name.to_ascii_lowercase()
-    ))
+    crate::proxy::endpoint::host_for_workspace(name)
+        .map_err(|_| CollectError::InvalidWorkspace(name.to_string()))
 }
 
-/// Checks a host name given with `--endpoint` (it is baked into the script and the manifest).
+/// Checks a host name given with `--endpoint` (it is baked into the script and the manifest),
+/// as every command checks `--endpoint`; a URL gives its host.
 pub fn validate_endpoint(host: &str) -> Result<String, CollectError> {
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        && !host.starts_with(['.', '-'])
-        && !host.ends_with(['.', '-'])
-        && !host.contains("..");
-    if !ok {
-        return Err(CollectError::InvalidEndpoint(host.to_string()));
-    }
-    Ok(host.to_ascii_lowercase())
+    crate::proxy::endpoint::host_from_endpoint(host)
+        .map_err(|_| CollectError::InvalidEndpoint(host.to_string()))
 }
 
 /// What the generated script is told when it is written.
