@@ -154,6 +154,8 @@ pub struct Sniffed<R> {
     pub reader: Cursor<Vec<u8>>,
     pub rest: R,
     pub empty: bool,
+    /// The sniffed bytes are the whole input.
+    pub complete: bool,
 }
 
 /// Reads the first [`SNIFF_BYTES`] and decides encoding and kind.
@@ -172,6 +174,7 @@ pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
             reader: Cursor::new(prefix),
             rest: input,
             empty,
+            complete: eof,
         });
     }
     let mut encoding = text::sniff(&prefix, eof, LegacyHint::Guess);
@@ -191,6 +194,7 @@ pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
         reader: Cursor::new(prefix),
         rest: input,
         empty,
+        complete: eof,
     })
 }
 
@@ -278,6 +282,12 @@ pub fn parse_reader_with<R: Read>(
                 Scope::Full => {
                     let reader = TextReader::with_detector(stream, |_, _| encoding)?;
                     reg_export::parse(reader, &|_| true)
+                }
+                // A small export (read whole by the sniffer) is parsed as it is: skimming only
+                // pays on large files.
+                Scope::ProxyRelevant if sniffed.complete => {
+                    let reader = TextReader::with_detector(stream, |_, _| encoding)?;
+                    reg_export::parse(reader, &proxy_relevant_key)
                 }
                 // Keys without proxy settings are skimmed, not decoded.
                 Scope::ProxyRelevant => {
