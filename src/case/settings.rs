@@ -37,7 +37,13 @@ impl Effective {
         match &self.detail {
             Detail::Blob(b) => serde_json::to_value(b.as_ref()).unwrap_or(Value::Null),
             Detail::WinHttp(w) => serde_json::to_value(w.as_ref()).unwrap_or(Value::Null),
-            Detail::Json(v) => v.clone(),
+            Detail::Model { source } => {
+                let mut v = serde_json::to_value(&self.model).unwrap_or(Value::Null);
+                if let (Some(o), Some(source)) = (v.as_object_mut(), source) {
+                    o.insert("source".into(), (*source).into());
+                }
+                v
+            }
         }
     }
 
@@ -151,7 +157,9 @@ impl Effective {
 enum Detail {
     Blob(Box<ConnectionSettings>),
     WinHttp(Box<WinHttpSettings>),
-    Json(Value),
+    /// Only the effective settings (printed or plain values), with where they came from when
+    /// the report says it.
+    Model { source: Option<&'static str> },
 }
 
 /// Decodes a `DefaultConnectionSettings` blob.
@@ -177,11 +185,13 @@ pub fn from_plain(
     plain.set("AutoConfigURL", None, auto_config_url);
     plain.set("AutoDetect", auto_detect, None);
     let model = plain.to_effective();
-    let mut json = serde_json::to_value(&model).unwrap_or(Value::Null);
-    if let Some(o) = json.as_object_mut() {
-        o.insert("source".into(), "plain values".into());
-    }
-    Effective::new(model, Detail::Json(json), None)
+    Effective::new(
+        model,
+        Detail::Model {
+            source: Some("plain values"),
+        },
+        None,
+    )
 }
 
 /// Effective settings of WinHTTP as `netsh winhttp show proxy` printed them.
@@ -191,15 +201,13 @@ pub fn from_winhttp_text(direct: bool, proxy: Option<&str>, bypass: Option<&str>
     } else {
         EffectiveSettings::from_netsh(proxy, bypass)
     };
-    let json = serde_json::to_value(&model).unwrap_or(Value::Null);
-    Effective::new(model, Detail::Json(json), None)
+    Effective::new(model, Detail::Model { source: None }, None)
 }
 
 /// The sensor's own proxy (`SensorConfiguration.json`).
 pub fn from_sensor_proxy(url: &str) -> Effective {
     let model = EffectiveSettings::from_sensor_proxy_url(url);
-    let json = serde_json::to_value(&model).unwrap_or(Value::Null);
-    Effective::new(model, Detail::Json(json), None)
+    Effective::new(model, Detail::Model { source: None }, None)
 }
 
 /// Decodes a `WinHttpSettings` blob.
