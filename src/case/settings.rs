@@ -159,7 +159,9 @@ enum Detail {
     WinHttp(Box<WinHttpSettings>),
     /// Only the effective settings (printed or plain values), with where they came from when
     /// the report says it.
-    Model { source: Option<&'static str> },
+    Model {
+        source: Option<&'static str>,
+    },
 }
 
 /// Decodes a `DefaultConnectionSettings` blob.
