@@ -277,8 +277,8 @@ pub struct CompletionsArgs {
 /// Size and depth limits applied to everything read from customer data.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
-    /// Largest file read from disk or stdin, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    /// Largest file read from disk or stdin, in MiB (at least 1).
+    #[arg(long, value_name = "MIB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_file_mib: u64,
     /// Largest archive entry inflated in memory, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]

@@ -702,3 +702,46 @@ fn man_page_is_roff() {
         assert!(r.stdout.contains(want), "missing {want}");
     }
 }
+
+/// The file-size limit: 0 is a usage error; a file over it inside a folder is listed with the
+/// reason (checked when the file is opened) and the rest of the case is still judged.
+#[test]
+fn max_file_mib_limits_files_and_refuses_zero() {
+    assert_eq!(
+        run(&["analyze", "fixtures/cases/missing", "--max-file-mib", "0"]).code,
+        3
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        "fixtures/cases/missing/compare.txt",
+        dir.path().join("compare.txt"),
+    )
+    .expect("copy");
+    std::fs::write(dir.path().join("big.log"), vec![b'x'; 2 * 1024 * 1024 + 1]).expect("write");
+    let path = dir.path().to_str().expect("utf-8");
+    let r = run(&[
+        "analyze",
+        path,
+        "--max-file-mib",
+        "1",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let inputs = doc["inputs"].as_array().expect("inputs");
+    let big = inputs
+        .iter()
+        .find(|i| i["file"].as_str().unwrap_or("").ends_with("big.log"))
+        .expect("big.log listed");
+    assert!(
+        big["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("larger than the 1 MiB limit"),
+        "{big:#}"
+    );
+    assert!(inputs.iter().any(
+        |i| i["file"].as_str().unwrap_or("").ends_with("compare.txt") && i["kind"] == "reg-compare"
+    ));
+}

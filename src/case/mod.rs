@@ -326,9 +326,15 @@ fn assemble_upload(
         // Small: it only has to show the first bytes (zip or not); larger reads pass through.
         Ok(r) => BufReader::with_capacity(8 * 1024, r),
         Err(e) => {
+            // Over the size limit is a reason of its own, not a read failure.
+            let reason = if e.kind() == std::io::ErrorKind::FileTooLarge {
+                e.to_string()
+            } else {
+                format!("cannot read: {e}")
+            };
             assembled
                 .inputs
-                .push(input_error(&upload.name, case, format!("cannot read: {e}")));
+                .push(input_error(&upload.name, case, reason));
             return;
         }
     };
