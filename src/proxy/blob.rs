@@ -82,57 +82,6 @@ impl RawString {
     }
 }
 
-/// The fields WinINet's `DefaultConnectionSettings` and WinHTTP's `WinHttpSettings` share, in
-/// blob order: version, change counter, flags, proxy server, bypass list.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CommonHeader {
-    pub version: u32,
-    pub counter: u32,
-    pub flags: u32,
-    pub proxy_server: RawString,
-    pub bypass_list: RawString,
-}
-
-/// Which shared field could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CommonField {
-    Version,
-    Counter,
-    Flags,
-    ProxyServer,
-    BypassList,
-}
-
-/// Reads the shared fields; on failure, what was read so far, the field that failed and why
-/// (a truncated header for the three numbers).
-pub(crate) fn read_common(
-    r: &mut Reader<'_>,
-) -> Result<CommonHeader, (CommonHeader, CommonField, BlobError)> {
-    let mut h = CommonHeader::default();
-    let header = |_| BlobError::TruncatedHeader;
-    match r.u32().map_err(header) {
-        Ok(v) => h.version = v,
-        Err(e) => return Err((h, CommonField::Version, e)),
-    }
-    match r.u32().map_err(header) {
-        Ok(v) => h.counter = v,
-        Err(e) => return Err((h, CommonField::Counter, e)),
-    }
-    match r.u32().map_err(header) {
-        Ok(v) => h.flags = v,
-        Err(e) => return Err((h, CommonField::Flags, e)),
-    }
-    match r.string() {
-        Ok(v) => h.proxy_server = v,
-        Err(e) => return Err((h, CommonField::ProxyServer, e)),
-    }
-    match r.string() {
-        Ok(v) => h.bypass_list = v,
-        Err(e) => return Err((h, CommonField::BypassList, e)),
-    }
-    Ok(h)
-}
-
 /// A bounds-checked little-endian reader over blob bytes. Never allocates from a length
 /// read out of the data: strings are borrowed slices, checked against what remains.
 #[derive(Debug, Clone)]

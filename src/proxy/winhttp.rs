@@ -5,7 +5,7 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::blob::{read_common, BlobError, CommonField, RawString, Reader};
+use super::blob::{BlobError, RawString, Reader};
 use super::wininet::BlobWarning;
 
 /// The tag in every Microsoft-published sample.
@@ -105,26 +105,25 @@ impl WinHttpSettings {
                 return s;
             }};
         }
-        let (header, failed) = match read_common(&mut r) {
-            Ok(h) => (h, None),
-            Err((h, field, e)) => (h, Some((field, e))),
-        };
-        s.version = header.version;
-        s.counter = header.counter;
-        s.flags = header.flags;
-        s.proxy_server = header.proxy_server;
-        s.bypass_list = header.bypass_list;
-        if let Some((field, e)) = failed {
-            fail!(
-                match field {
-                    CommonField::Version => WinHttpField::Version,
-                    CommonField::Counter => WinHttpField::Counter,
-                    CommonField::Flags => WinHttpField::Flags,
-                    CommonField::ProxyServer => WinHttpField::ProxyServer,
-                    CommonField::BypassList => WinHttpField::BypassList,
-                },
-                e
-            );
+        match r.u32() {
+            Ok(v) => s.version = v,
+            Err(_) => fail!(WinHttpField::Version, BlobError::TruncatedHeader),
+        }
+        match r.u32() {
+            Ok(v) => s.counter = v,
+            Err(_) => fail!(WinHttpField::Counter, BlobError::TruncatedHeader),
+        }
+        match r.u32() {
+            Ok(v) => s.flags = v,
+            Err(_) => fail!(WinHttpField::Flags, BlobError::TruncatedHeader),
+        }
+        match r.string() {
+            Ok(v) => s.proxy_server = v,
+            Err(e) => fail!(WinHttpField::ProxyServer, e),
+        }
+        match r.string() {
+            Ok(v) => s.bypass_list = v,
+            Err(e) => fail!(WinHttpField::BypassList, e),
         }
         s.extra = r.rest().to_vec();
         s

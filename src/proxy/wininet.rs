@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::blob::{filetime_to_iso, read_common, BlobError, CommonField, RawString, Reader};
+use super::blob::{filetime_to_iso, BlobError, RawString, Reader};
 use crate::registry::hex_lower;
 
 /// The IE5/IE6 layout tag (no network-key count in the trailer).
@@ -505,26 +505,25 @@ impl ConnectionSettings {
                 return s;
             }};
         }
-        let (header, failed) = match read_common(&mut r) {
-            Ok(h) => (h, None),
-            Err((h, field, e)) => (h, Some((field, e))),
-        };
-        s.version = header.version;
-        s.counter = header.counter;
-        s.flags = header.flags;
-        s.proxy_server = header.proxy_server;
-        s.bypass_list = header.bypass_list;
-        if let Some((field, e)) = failed {
-            fail!(
-                match field {
-                    CommonField::Version => Field::Version,
-                    CommonField::Counter => Field::Counter,
-                    CommonField::Flags => Field::Flags,
-                    CommonField::ProxyServer => Field::ProxyServer,
-                    CommonField::BypassList => Field::BypassList,
-                },
-                e
-            );
+        match r.u32() {
+            Ok(v) => s.version = v,
+            Err(_) => fail!(Field::Version, BlobError::TruncatedHeader),
+        }
+        match r.u32() {
+            Ok(v) => s.counter = v,
+            Err(_) => fail!(Field::Counter, BlobError::TruncatedHeader),
+        }
+        match r.u32() {
+            Ok(v) => s.flags = v,
+            Err(_) => fail!(Field::Flags, BlobError::TruncatedHeader),
+        }
+        match r.string() {
+            Ok(v) => s.proxy_server = v,
+            Err(e) => fail!(Field::ProxyServer, e),
+        }
+        match r.string() {
+            Ok(v) => s.bypass_list = v,
+            Err(e) => fail!(Field::BypassList, e),
         }
         match r.string() {
             Ok(v) => s.auto_config_url = v,
