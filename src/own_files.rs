@@ -8,8 +8,6 @@ pub const MARKER_TAG: &str = "written by proxy-triage fix ";
 /// Second half of every marker line.
 pub const MARKER_TAIL: &str = "not customer evidence";
 
-/// Why a file is one this tool wrote (a `fix` output carrying its marker line), or `None`.
-/// `first_bytes` needs only the first few hundred bytes; UTF-16LE and ASCII are recognised.
 /// Searchers for the marker tag as 8-bit text and as UTF-16LE, built once.
 static TAG_FINDERS: std::sync::LazyLock<(
     memchr::memmem::Finder<'static>,
@@ -25,6 +23,8 @@ static TAG_FINDERS: std::sync::LazyLock<(
     )
 });
 
+/// Why a file is one this tool wrote (a `fix` output carrying its marker line), or `None`.
+/// `first_bytes` needs only the first few hundred bytes; UTF-16LE and ASCII are recognised.
 pub fn is_own_file(name: &str, first_bytes: &[u8]) -> Option<String> {
     let head = first_bytes.get(..first_bytes.len().min(1024))?;
     // Most uploads are customer files: look for the tag's bytes before decoding anything.

@@ -30,7 +30,8 @@ const LF: u16 = 0x0A;
 const CR: u16 = 0x0D;
 /// Bytes read from the inner reader at a time.
 pub(crate) const CHUNK: usize = 1024 * 1024;
-/// The first read: most uploads are smaller than this.
+/// The first read of the skimmer (exports that fit in the sniffed head never reach it); later
+/// reads grow with the file up to [`CHUNK`].
 const FIRST_READ: usize = 16 * 1024;
 /// A segment (one key with its values) larger than this stops skimming: the rest of the
 /// file passes through unchanged, so memory stays bounded.
@@ -273,18 +274,10 @@ impl<'k, R: Read> SkimReader<'k, R> {
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }
-        let mut n = 0;
-        while n < step {
-            let Some(dst) = self.buf.get_mut(self.end + n..want) else {
-                break;
-            };
-            match self.inner.read(dst) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let n = match self.buf.get_mut(self.end..want) {
+            Some(dst) => crate::read_full::read_full(&mut self.inner, dst)?,
+            None => 0,
+        };
         self.end += n;
         if n == 0 {
             self.eof = true;
