@@ -33,6 +33,7 @@ pub mod pac;
 pub mod pipeline;
 pub mod probe;
 pub mod proxy;
+pub mod read_full;
 pub mod registry;
 pub mod report;
 pub mod scripts;

@@ -33,25 +33,10 @@ impl ReadAhead {
                 // touched: no reallocation, no fresh pages to zero per chunk.
                 let mut buf = empty_rx.try_recv().unwrap_or_default();
                 buf.resize(CHUNK, 0);
-                let mut n = 0;
-                let result = loop {
-                    let Some(dst) = buf.get_mut(n..) else {
-                        break Ok(());
-                    };
-                    if dst.is_empty() {
-                        break Ok(());
-                    }
-                    match inner.read(dst) {
-                        Ok(0) => break Ok(()),
-                        Ok(k) => n += k,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
-                };
-                buf.truncate(n);
-                match result {
-                    Ok(()) if n == 0 => break,
-                    Ok(()) => {
+                match crate::read_full::read_full(&mut inner, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
                         if full_tx.send(Ok(buf)).is_err() {
                             break;
                         }
