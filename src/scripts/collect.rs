@@ -30,19 +30,8 @@ const INTERNET_SETTINGS: &str = "Software\\Microsoft\\Windows\\CurrentVersion\\I
 pub enum CollectError {
     #[error("--endpoint {0:?}: expected a host name (letters, digits, '.', '-'), such as contososensorapi.atp.azure.com")]
     InvalidEndpoint(String),
-    #[error(
-        "--workspace {0:?}: expected a workspace name (letters, digits, '-'), such as contoso"
-    )]
-    InvalidWorkspace(String),
     #[error(transparent)]
     Script(#[from] ScriptError),
-}
-
-/// The sensor API host for a workspace name (`contoso` -> `contososensorapi.atp.azure.com`),
-/// checked as every command checks `--workspace`.
-pub fn endpoint_for_workspace(name: &str) -> Result<String, CollectError> {
-    crate::proxy::endpoint::host_for_workspace(name)
-        .map_err(|_| CollectError::InvalidWorkspace(name.to_string()))
 }
 
 /// Checks a host name given with `--endpoint` (it is baked into the script and the manifest),
@@ -975,12 +964,14 @@ mod tests {
 
     #[test]
     fn endpoints_are_validated() {
+        // `--workspace` is checked by the command line's own parser (`proxy::endpoint`).
+        let workspace = crate::proxy::endpoint::host_for_workspace;
         assert_eq!(
-            endpoint_for_workspace("Contoso-Corp").unwrap(),
+            workspace("Contoso-Corp").unwrap(),
             "contoso-corpsensorapi.atp.azure.com"
         );
-        assert!(endpoint_for_workspace("a b").is_err());
-        assert!(endpoint_for_workspace("").is_err());
+        assert!(workspace("a b").is_err());
+        assert!(workspace("").is_err());
         assert_eq!(
             validate_endpoint("ContosoSensorApi.atp.azure.com").unwrap(),
             "contososensorapi.atp.azure.com"
