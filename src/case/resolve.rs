@@ -178,14 +178,9 @@ impl CapturedProbe {
 
 /// A URL of the sensor's service: its ping path, or a host of the sensor API in any cloud.
 fn is_sensor_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    let host = lower
-        .split_once("://")
-        .map_or(lower.as_str(), |(_, rest)| rest)
-        .split(['/', ':', '?'])
-        .next()
-        .unwrap_or("");
-    lower.contains("/tri/sensor/api/ping") || super::evidence::is_sensor_endpoint_host(host)
+    url.to_ascii_lowercase().contains("/tri/sensor/api/ping")
+        || crate::proxy::route::parse_url(url)
+            .is_some_and(|u| super::evidence::is_sensor_endpoint_host(&u.host))
 }
 
 /// One URL the Defender for Endpoint client analyzer tested as LOCAL SYSTEM through WinHTTP.
