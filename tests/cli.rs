@@ -744,4 +744,23 @@ fn max_file_mib_limits_files_and_refuses_zero() {
     assert!(inputs.iter().any(
         |i| i["file"].as_str().unwrap_or("").ends_with("compare.txt") && i["kind"] == "reg-compare"
     ));
+    // The same limit, with the same words, for a file named on the command line.
+    let big = dir.path().join("big.log");
+    let r = run(&[
+        "analyze",
+        big.to_str().expect("utf-8"),
+        "--max-file-mib",
+        "1",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert!(
+        doc["inputs"][0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("larger than the 1 MiB limit"),
+        "{doc:#}"
+    );
 }

@@ -356,7 +356,7 @@ pub fn case_from_path(path: &Path, limits: &Limits) -> CaseInput {
     if meta.is_dir() {
         walk_folder(path, limits, &mut case);
     } else {
-        add_file(path, &meta, limits, &mut case);
+        add_file(path, &meta, &mut case);
     }
     case
 }
@@ -428,7 +428,7 @@ fn walk_folder(root: &Path, limits: &Limits, case: &mut CaseInput) {
             continue;
         }
         match entry.metadata() {
-            Ok(meta) => add_file(entry.path(), &meta, limits, case),
+            Ok(meta) => add_file(entry.path(), &meta, case),
             Err(e) => case.skipped.push(Skipped {
                 name,
                 reason: format!("cannot read: {e}"),
@@ -459,7 +459,7 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-fn add_file(path: &Path, meta: &std::fs::Metadata, limits: &Limits, case: &mut CaseInput) {
+fn add_file(path: &Path, meta: &std::fs::Metadata, case: &mut CaseInput) {
     let name = display_name(path);
     if !meta.is_file() {
         case.skipped.push(Skipped {
@@ -468,17 +468,7 @@ fn add_file(path: &Path, meta: &std::fs::Metadata, limits: &Limits, case: &mut C
         });
         return;
     }
-    if meta.len() > limits.max_file {
-        case.skipped.push(Skipped {
-            name,
-            reason: InputError::TooLarge {
-                size: meta.len(),
-                limit_mib: limits.max_file / (1024 * 1024),
-            }
-            .to_string(),
-        });
-        return;
-    }
+    // The size is checked when the file is opened (`Upload::open`), as for files of folders.
     // Archives are recognised by their first bytes when the upload is read (one open per
     // file), and expanded in memory there: see `case::assemble`.
     case.uploads.push(Upload {
