@@ -861,7 +861,7 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
         let lists_all_values = key.values.is_empty()
             && capture.commands.iter().any(|c| {
                 let lower = c.command.to_ascii_lowercase();
-                lower.trim_start().starts_with("reg")
+                crate::detect::command_kind(&c.command) == Some(crate::detect::Kind::RegQuery)
                     && !lower.contains(" /v")
                     && !lower.contains(" /f")
                     && key_in_command(&c.command)
