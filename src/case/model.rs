@@ -156,7 +156,7 @@ pub enum State {
 pub struct PrincipalReport {
     pub state: State,
     /// Decoded settings (the `decode` fields), or null.
-    pub settings: Option<serde_json::Value>,
+    pub settings: Option<crate::case::settings::ReportSettings>,
     pub evidence: Vec<EvidenceRef>,
     /// A one-line human summary (proxy, bypass, PAC) for tables.
     pub summary: String,

@@ -50,21 +50,31 @@ impl Effective {
     /// The report's `settings` object: one shape for every source (the `decode` field
     /// names: `proxy_server`, `bypass_list`, `auto_config_url`, the flags in words), plus the
     /// value's hex when it came from a blob.
-    pub fn report_json(&self, blob: Option<&[u8]>) -> Value {
-        let mut v = serde_json::to_value(&self.model).unwrap_or(Value::Null);
-        if let Some(o) = v.as_object_mut() {
-            if let Detail::Blob(b) = &self.detail {
-                o.insert("version".into(), b.version.into());
-                o.insert("counter".into(), b.counter.into());
-                if let Some(e) = &self.error {
-                    o.insert("error".into(), e.as_str().into());
-                }
-            }
-            if let Some(bytes) = blob {
-                o.insert("data_hex".into(), crate::registry::hex_lower(bytes).into());
-            }
+    pub fn report_json(&self, blob: Option<&[u8]>) -> ReportSettings {
+        let m = &self.model;
+        let (version, counter, error) = match &self.detail {
+            Detail::Blob(b) => (Some(b.version), Some(b.counter), self.error.clone()),
+            _ => (None, None, None),
+        };
+        ReportSettings {
+            auto_config_url: m.auto_config_url.clone(),
+            auto_config_url_enabled: m.auto_config_url_enabled,
+            auto_detect: m.auto_detect,
+            bypass_list: m.bypass_list.clone(),
+            counter,
+            data_hex: blob.map(crate::registry::hex_lower),
+            direct: m.direct,
+            error,
+            flags: m.flags,
+            incomplete: m.incomplete,
+            password_set: None,
+            proxy_enabled: m.proxy_enabled,
+            proxy_server: m.proxy_server.clone(),
+            proxy_url: None,
+            source: m.source,
+            user_name: None,
+            version,
         }
-        v
     }
 
     /// The raw flags (0 when the source has none).
@@ -162,6 +172,55 @@ enum Detail {
     Model {
         source: Option<&'static str>,
     },
+}
+
+/// An account's settings as the report prints them (`principals.<p>.settings`). The fields are
+/// in alphabetical order, the order the JSON has always listed them in; the optional ones are
+/// left out when they do not apply.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct ReportSettings {
+    /// The PAC URL, when enabled.
+    pub auto_config_url: Option<String>,
+    /// A PAC URL is enabled (flag 0x04, `AutoConfigURL`).
+    pub auto_config_url_enabled: bool,
+    /// Automatic detection (WPAD) is on (flag 0x08).
+    pub auto_detect: bool,
+    /// The bypass list, when the proxy is enabled.
+    pub bypass_list: Option<String>,
+    /// The blob's change counter (blobs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter: Option<u32>,
+    /// The value's bytes in lowercase hex (blobs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_hex: Option<String>,
+    /// The DIRECT flag (0x01).
+    pub direct: bool,
+    /// Why the blob is malformed, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The raw flags, when the source has them.
+    pub flags: Option<u32>,
+    /// The source was malformed: these are the fields decoded before the problem.
+    pub incomplete: bool,
+    /// The sensor-level proxy has a password (sensor only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_set: Option<bool>,
+    /// A manual proxy is enabled (flag 0x02).
+    pub proxy_enabled: bool,
+    /// The proxy string, when the proxy is enabled (passwords redacted).
+    #[serde(serialize_with = "crate::proxy::serialize_redacted")]
+    pub proxy_server: Option<String>,
+    /// The sensor-level proxy URL, password redacted (sensor only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_url: Option<String>,
+    /// Where the settings came from.
+    pub source: crate::proxy::SettingsSource,
+    /// The sensor-level proxy's user name, or null (sensor only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<Option<String>>,
+    /// The blob's version (blobs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
 }
 
 /// Decodes a `DefaultConnectionSettings` blob.

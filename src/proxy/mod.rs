@@ -118,7 +118,7 @@ impl ProxyValue {
 }
 
 /// Where an [`EffectiveSettings`] came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SettingsSource {
     /// A WinINet connection blob.

@@ -167,14 +167,12 @@ fn principal_reports(resolved: &Resolved) -> BTreeMap<Principal, PrincipalReport
             .settings
             .as_ref()
             .map(|s| s.report_json(a.blob.as_deref()));
-        if let (Principal::Sensor, Some(sp), Some(obj)) = (
-            p,
-            &resolved.sensor_proxy,
-            settings.as_mut().and_then(|v| v.as_object_mut()),
-        ) {
-            obj.insert("proxy_url".into(), super::settings::redact(&sp.url).into());
-            obj.insert("user_name".into(), sp.user.clone().into());
-            obj.insert("password_set".into(), sp.password_set.into());
+        if let (Principal::Sensor, Some(sp), Some(shown)) =
+            (p, &resolved.sensor_proxy, settings.as_mut())
+        {
+            shown.proxy_url = Some(super::settings::redact(&sp.url));
+            shown.user_name = Some(sp.user.clone());
+            shown.password_set = Some(sp.password_set);
         }
         out.insert(
             *p,
