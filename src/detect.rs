@@ -289,9 +289,10 @@ pub fn prompt_command(line: &str) -> Option<&str> {
         return Some(rest.trim());
     }
     let s = s.strip_prefix("PS ").unwrap_or(s);
-    let colon = s.find(":\\")?;
-    let drive = s.get(..colon)?;
-    if drive.is_empty() || drive.len() > 8 || !drive.bytes().all(|c| c.is_ascii_alphanumeric()) {
+    // The drive: one to eight letters or digits, then `:\` (only the head of the line is
+    // examined, not the whole, possibly long, line).
+    let colon = s.bytes().position(|c| !c.is_ascii_alphanumeric())?;
+    if colon == 0 || colon > 8 || s.as_bytes().get(colon..colon + 2) != Some(b":\\".as_slice()) {
         return None;
     }
     let gt = s.find('>')?;
@@ -341,8 +342,8 @@ pub fn command_kind(command: &str) -> Option<Kind> {
 /// and the header ends with a colon (`Current WinHTTP proxy settings:`, `当前的 WinHTTP 代理服务器设置:`).
 pub fn is_winhttp_header(line: &str) -> bool {
     let t = line.trim();
-    t.chars().count() <= 80
-        && (t.ends_with(':') || t.ends_with('：'))
+    (t.ends_with(':') || t.ends_with('：'))
+        && t.chars().count() <= 80
         && t.to_ascii_lowercase().contains("winhttp")
         && !t.contains('\\')
         && !t.contains('=')

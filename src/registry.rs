@@ -340,16 +340,48 @@ pub mod keys {
 
     /// The role of a full key path (any root, any casing).
     pub fn key_role(path: &str) -> KeyRole {
-        let lower = path.to_ascii_lowercase();
-        if lower.contains("\\policies\\microsoft\\windows\\currentversion\\internet settings") {
+        // Called for every key line and value of every capture: no allocation.
+        if POLICY_FINDER.is_match(path) {
             KeyRole::Policy
-        } else if lower.ends_with("\\internet settings\\connections") {
+        } else if ends_with_ignore_ascii_case(path, "\\internet settings\\connections") {
             KeyRole::Connections
-        } else if lower.ends_with("\\internet settings") {
+        } else if ends_with_ignore_ascii_case(path, "\\internet settings") {
             KeyRole::InternetSettings
         } else {
             KeyRole::Other
         }
+    }
+
+    const POLICY_NEEDLE: &str = "\\policies\\microsoft\\windows\\currentversion\\internet settings";
+
+    /// The policy key's path, found in any ASCII casing.
+    static POLICY_FINDER: std::sync::LazyLock<PolicyFinder> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([POLICY_NEEDLE])
+            .map_or(PolicyFinder::Lowercase, PolicyFinder::Automaton)
+    });
+
+    enum PolicyFinder {
+        Automaton(aho_corasick::AhoCorasick),
+        /// The automaton of one fixed needle always builds; without it, lowercase and search.
+        Lowercase,
+    }
+
+    impl PolicyFinder {
+        fn is_match(&self, path: &str) -> bool {
+            match self {
+                PolicyFinder::Automaton(ac) => ac.is_match(path),
+                PolicyFinder::Lowercase => path.to_ascii_lowercase().contains(POLICY_NEEDLE),
+            }
+        }
+    }
+
+    fn ends_with_ignore_ascii_case(s: &str, suffix: &str) -> bool {
+        s.len()
+            .checked_sub(suffix.len())
+            .and_then(|start| s.as_bytes().get(start..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
     }
 
     #[cfg(test)]
@@ -371,6 +403,16 @@ pub mod keys {
                 KeyRole::Policy
             );
             assert_eq!(key_role("HKCU\\Software\\Other"), KeyRole::Other);
+            assert_eq!(
+                key_role("hkcu\\SOFTWARE\\MICROSOFT\\WINDOWS\\CURRENTVERSION\\INTERNET SETTINGS\\CONNECTIONS"),
+                KeyRole::Connections
+            );
+            assert_eq!(
+                key_role("HKLM\\SOFTWARE\\POLICIES\\MICROSOFT\\Windows\\CurrentVersion\\Internet Settings\\Connections"),
+                KeyRole::Policy
+            );
+            assert_eq!(key_role("Internet Settings"), KeyRole::Other);
+            assert_eq!(key_role(""), KeyRole::Other);
         }
     }
 }

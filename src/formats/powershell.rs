@@ -63,9 +63,9 @@ pub fn logical_lines<'a>(
         let Some((_, row)) = rows.get(i) else { break };
         let next = rows.get(i + 1).map(|(_, r)| *r);
         let width = row_width(row);
-        let candidate = in_wrapped || can_continue(row);
-        let joined = candidate
-            && (MIN_WRAPPED_ROW..=WRAP_WIDTHS[2]).contains(&width)
+        // The cheap width test first: most rows are too short or too long to be wrapped.
+        let joined = (MIN_WRAPPED_ROW..=WRAP_WIDTHS[2]).contains(&width)
+            && (in_wrapped || can_continue(row))
             && next.is_some_and(|n| !n.trim().is_empty() && !starts_shape(n));
         if let Some(j) = joins.get_mut(i) {
             *j = joined;
@@ -145,11 +145,12 @@ pub fn strip_prompt(line: &str) -> Option<&str> {
     let s = s.strip_prefix("PS ").unwrap_or(s);
     let b = s.as_bytes();
     let drive = b.first().is_some_and(u8::is_ascii_alphabetic) && b.get(1) == Some(&b':');
-    let ps_drive = s.find(":\\").is_some_and(|i| {
-        i > 0
-            && s.get(..i)
-                .is_some_and(|d| d.bytes().all(|c| c.is_ascii_alphanumeric()))
-    });
+    // A PowerShell drive (`HKLM:\`): letters and digits, then `:\`. Only the head of the
+    // line is examined, not the whole (possibly long) line.
+    let ps_drive = b
+        .iter()
+        .position(|c| !c.is_ascii_alphanumeric())
+        .is_some_and(|i| i > 0 && b.get(i..i + 2) == Some(b":\\".as_slice()));
     if !(drive || ps_drive) {
         return None;
     }
@@ -170,12 +171,22 @@ pub fn is_ps_error_noise(line: &str) -> bool {
     if s.starts_with("+ ") || s == "+" || s.starts_with("+~") {
         return true;
     }
+    if s.starts_with("発生場所 行:") {
+        return true;
+    }
+    // Every other form starts with a, i, e or + once lowercased; most lines stop here
+    // without allocating.
+    if !matches!(
+        s.bytes().next().map(|b| b.to_ascii_lowercase()),
+        Some(b'a' | b'i' | b'e' | b'+')
+    ) {
+        return false;
+    }
     let lower = s.to_lowercase();
     (lower.starts_with("at line:") && lower.contains("char:"))
         || (lower.starts_with("in zeile:") && lower.contains("zeichen:"))
         || lower.starts_with("au caractère ")
         || (lower.starts_with("en línea:") && lower.contains("carácter:"))
-        || s.starts_with("発生場所 行:")
         || lower.starts_with("+ categoryinfo")
         || lower.starts_with("+ fullyqualifiederrorid")
 }

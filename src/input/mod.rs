@@ -136,6 +136,9 @@ pub fn display_name(path: &Path) -> String {
 #[cfg(unix)]
 fn lossless_name(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
     use std::os::unix::ffi::OsStrExt;
+    if let Some(valid) = name.to_str() {
+        return std::borrow::Cow::Borrowed(valid);
+    }
     let mut out = String::new();
     for chunk in name.as_bytes().utf8_chunks() {
         out.push_str(chunk.valid());

@@ -223,8 +223,34 @@ const RESULT_WORDS: &[(&str, CompareResult, &str)] = &[
 /// True when a line starts with reg.exe's error prefix in a known language.
 pub fn has_error_prefix(line: &str) -> bool {
     let s = powershell::strip_native_prefix(line).trim_start();
-    let head: String = s.chars().take(8).collect::<String>().to_lowercase();
-    ERROR_PREFIXES.iter().any(|(p, _)| head.starts_with(p))
+    // Every prefix starts with e, f, c, h, b (any case) or エ: most lines stop here.
+    let plausible = match s.as_bytes().first() {
+        Some(b) if b.is_ascii() => {
+            matches!(b.to_ascii_lowercase(), b'e' | b'f' | b'c' | b'h' | b'b')
+        }
+        Some(_) => s.starts_with('エ'),
+        None => false,
+    };
+    if !plausible {
+        return false;
+    }
+    // The lowercased first eight characters (the longest prefix), on the stack: this runs
+    // for every line of every capture.
+    let mut buf = [0u8; 96];
+    let mut len = 0;
+    for lower in s.chars().take(8).flat_map(char::to_lowercase) {
+        let mut utf8 = [0u8; 4];
+        let bytes = lower.encode_utf8(&mut utf8).as_bytes();
+        let Some(slot) = buf.get_mut(len..len + bytes.len()) else {
+            break;
+        };
+        slot.copy_from_slice(bytes);
+        len += bytes.len();
+    }
+    let head = buf.get(..len).unwrap_or_default();
+    ERROR_PREFIXES
+        .iter()
+        .any(|(p, _)| head.starts_with(p.as_bytes()))
 }
 
 /// The [`MESSAGES`] automaton, built once: one pass over a line instead of one search per
@@ -270,7 +296,11 @@ pub fn classify(line: &str) -> Option<Localized> {
                 }
                 blank = true;
             } else {
-                out.extend(c.to_lowercase());
+                if c.is_ascii() {
+                    out.push(c.to_ascii_lowercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
                 blank = false;
             }
         }
@@ -314,5 +344,37 @@ pub fn classify(line: &str) -> Option<Localized> {
             language: Some(wl),
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_prefix_is_found_in_any_case_and_after_a_native_prefix() {
+        for (prefix, _) in ERROR_PREFIXES {
+            let mut capitalised: Vec<char> = prefix.chars().collect();
+            if let Some(first) = capitalised.first_mut() {
+                *first = first.to_uppercase().next().unwrap_or(*first);
+            }
+            let capitalised: String = capitalised.into_iter().collect();
+            for form in [prefix.to_string(), capitalised, prefix.to_uppercase()] {
+                let line = format!("{form} the system was unable to find the key");
+                assert!(has_error_prefix(&line), "{line}");
+                assert!(has_error_prefix(&format!("reg : {line}")), "{line}");
+                assert!(has_error_prefix(&format!("   {line}")), "{line}");
+            }
+        }
+        for other in [
+            "",
+            "< Value: HKEY_USERS\\S-1-5-18",
+            "C:\\>reg compare",
+            "Errors: none",
+            "Eroare: nu",
+            "エ",
+        ] {
+            assert!(!has_error_prefix(other), "{other}");
+        }
     }
 }
