@@ -248,10 +248,12 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
                         };
                         printed += 1;
                         // The bar steps aside while a case is printed, so nothing interleaves.
+                        // Without a bar the run is flushed whole below (one write per run).
+                        let flush_now = progress.is_some();
                         let mut write = || {
                             out.write_all(sep.as_bytes())
                                 .and_then(|_| out.write_all(text.as_bytes()))
-                                .and_then(|_| out.flush())
+                                .and_then(|_| if flush_now { out.flush() } else { Ok(()) })
                         };
                         let written = match &progress {
                             Some(bar) => bar.suspend(write),
@@ -266,6 +268,11 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
                     all_inputs.extend(r.inputs);
                 }
                 next += 1;
+            }
+            if write_error.is_none() && progress.is_none() {
+                if let Err(e) = out.flush() {
+                    write_error = Some(e);
+                }
             }
             if let Some(bar) = &progress {
                 bar.set_position(totals.cases() as u64);

@@ -119,16 +119,21 @@ pub const UNCONFIRMED: &[&str] = &["cs", "hu", "it", "nl", "pl", "pt-PT", "sv", 
 /// Comparison form: lowercase, without whitespace, full-width punctuation folded, so that
 /// `直接访问(没有代理服务器)。` and pastes that lost or gained blanks still match.
 pub fn squash(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|c| !c.is_whitespace()) {
+        let c = match c {
             '（' => '(',
             '）' => ')',
             '：' => ':',
             _ => c,
-        })
-        .flat_map(char::to_lowercase)
-        .collect()
+        };
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// One message in comparison form, with the language it belongs to.

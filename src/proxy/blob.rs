@@ -61,6 +61,10 @@ impl RawString {
 
     /// Byte-per-character (Latin-1) text: exact and reversible for every byte.
     pub fn latin1(&self) -> String {
+        // ASCII (nearly every proxy string) is the same text in UTF-8: copied as it is.
+        if self.0.is_ascii() {
+            return String::from_utf8_lossy(&self.0).into_owned();
+        }
         self.0.iter().map(|&b| char::from(b)).collect()
     }
 

@@ -119,11 +119,16 @@ fn hex_to_bytes(s: &str) -> (Vec<u8>, bool, Option<(usize, String)>) {
     let trimmed = s.trim_end();
     let mut bytes = Vec::with_capacity((trimmed.len() / 2).min(MAX_VALUE_BYTES));
     let mut high: Option<(u8, usize)> = None;
-    for (i, c) in trimmed.char_indices() {
-        if c == ' ' || c == '\t' {
+    // Byte by byte: hex digits are ASCII, and any other byte ends the value.
+    for (i, &b) in trimmed.as_bytes().iter().enumerate() {
+        if b == b' ' || b == b'\t' {
             continue;
         }
-        let Some(d) = c.to_digit(16) else {
+        let Some(d) = char::from(b).to_digit(16).filter(|_| b.is_ascii()) else {
+            let c = trimmed
+                .get(i..)
+                .and_then(|r| r.chars().next())
+                .unwrap_or('?');
             return (
                 bytes,
                 true,
@@ -200,4 +205,44 @@ pub fn find_type_token(s: &str) -> Option<(usize, usize, ValueType)> {
         from = start + 4;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digits_become_bytes_and_blanks_of_rejoined_rows_are_skipped() {
+        assert_eq!(
+            hex_to_bytes("4600 0000\t0aFF  "),
+            (vec![0x46, 0, 0, 0, 0x0a, 0xff], false, None)
+        );
+        assert_eq!(hex_to_bytes(""), (vec![], false, None));
+    }
+
+    #[test]
+    fn the_first_non_hex_character_cuts_the_value_where_it_stands() {
+        let (bytes, cut, problem) = hex_to_bytes("0102zz");
+        assert_eq!((bytes, cut), (vec![1, 2], true));
+        assert_eq!(
+            problem,
+            Some((
+                4,
+                "expected a hexadecimal digit, found 'z'; the value is cut here".into()
+            ))
+        );
+        // A non-ASCII character is named whole, at its byte offset.
+        let (bytes, _, problem) = hex_to_bytes("01é0");
+        assert_eq!(bytes, vec![1]);
+        assert_eq!(
+            problem,
+            Some((
+                2,
+                "expected a hexadecimal digit, found 'é'; the value is cut here".into()
+            ))
+        );
+        let (bytes, cut, problem) = hex_to_bytes("010");
+        assert_eq!((bytes, cut), (vec![1], true));
+        assert_eq!(problem.map(|p| p.0), Some(2));
+    }
 }
