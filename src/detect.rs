@@ -447,6 +447,10 @@ fn looks_like_sensor_config(sample: &str) -> bool {
 
 /// A PowerShell byte-array cell: `{70, 0, 0, 0...}` (5.1) or `{70, 0, 0, 0…}` (7).
 fn is_ps_byte_list(line: &str) -> bool {
+    // The cell ends the line: most lines fail here, before the search for ` : `.
+    if !line.trim_end().ends_with('}') {
+        return false;
+    }
     let cell = line.rsplit(" : ").next().unwrap_or(line).trim();
     cell.starts_with('{')
         && cell.ends_with('}')
@@ -536,6 +540,11 @@ static NEEDLES: std::sync::LazyLock<Option<(aho_corasick::AhoCorasick, Vec<u16>)
             .ok()
             .map(|ac| (ac, bits))
     });
+
+/// Builds the detection automaton now (see [`crate::pipeline::warm_up`]).
+pub fn warm_up() {
+    std::sync::LazyLock::force(&NEEDLES);
+}
 
 /// Every signal whose needle occurs in the (lowercased) line.
 fn line_signals(lower: &[u8]) -> u16 {

@@ -709,8 +709,9 @@ fn resolve_with(
         .accounts
         .get(&Principal::CurrentUser)
         .and_then(|a| a.settings.clone());
+    let mut routes = RouteMemo::default();
     for a in resolved.accounts.values_mut() {
-        set_route(a, &host, user_settings.as_ref());
+        set_route(a, &host, user_settings.as_ref(), &mut routes);
     }
     let supplied = options
         .pac
@@ -1100,26 +1101,53 @@ fn user_hives(g: &Gathered) -> Vec<UserSettings> {
 /// The route of an HTTPS request to the endpoint. The untouched 0x09 default of a service
 /// account is direct (the contract's reading); a missing value is judged as it would be after
 /// the documented copy from the current user, and flagged as such.
-fn set_route(a: &mut Account, host: &str, user: Option<&Effective>) {
+fn set_route(a: &mut Account, host: &str, user: Option<&Effective>, routes: &mut RouteMemo) {
     let url = format!("https://{host}/");
     let service = a.principal.is_sensor_account();
     match (&a.settings, a.state) {
         (Some(eff), _) if service && eff.is_untouched_default() => {
-            a.route = Some(crate::proxy::route(&plain_direct(eff), &url));
+            a.route = Some(routes.route(&plain_direct(eff), &url));
         }
-        (Some(eff), _) => a.route = Some(crate::proxy::route(&eff.model, &url)),
+        (Some(eff), _) => a.route = Some(routes.route(&eff.model, &url)),
         (None, State::Missing) if service => {
             if let Some(u) = user.filter(|u| u.uses_proxy_or_pac()) {
-                a.route = Some(crate::proxy::route(&u.model, &url));
+                a.route = Some(routes.route(&u.model, &url));
                 a.route_after_fix = true;
             } else {
-                a.route = Some(crate::proxy::route(
+                a.route = Some(routes.route(
                     &crate::proxy::EffectiveSettings::from_netsh(None, None),
                     &url,
                 ));
             }
         }
         _ => {}
+    }
+}
+
+/// The routes already worked out for a case: its accounts often hold the same settings, and a
+/// route depends only on the settings and the URL.
+#[derive(Default)]
+struct RouteMemo {
+    known: Vec<(crate::proxy::EffectiveSettings, String, crate::proxy::Route)>,
+}
+
+impl RouteMemo {
+    fn route(
+        &mut self,
+        settings: &crate::proxy::EffectiveSettings,
+        url: &str,
+    ) -> crate::proxy::Route {
+        if let Some((_, _, r)) = self
+            .known
+            .iter()
+            .find(|(s, u, _)| s == settings && u == url)
+        {
+            return r.clone();
+        }
+        let r = crate::proxy::route(settings, url);
+        self.known
+            .push((settings.clone(), url.to_string(), r.clone()));
+        r
     }
 }
 

@@ -218,6 +218,9 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     // case by case.
     let threads = pool.current_num_threads().max(1);
     let run_len = (roots.len() / (threads * 16)).clamp(1, 16);
+    if roots.len() > 1 {
+        pool.install(crate::pipeline::warm_up);
+    }
     let mut write_error: Option<io::Error> = out.write_all(renderer.begin().as_bytes()).err();
     std::thread::scope(|scope| {
         let inputs_ref = &roots;

@@ -151,6 +151,11 @@ struct Tables {
     none_words: Vec<String>,
 }
 
+/// Builds the message tables now (see [`crate::pipeline::warm_up`]).
+pub fn warm_up() {
+    std::sync::LazyLock::force(&TABLES);
+}
+
 static TABLES: std::sync::LazyLock<Tables> = std::sync::LazyLock::new(|| {
     let collect = |pick: fn(&'static NetshLanguage) -> &'static [&'static str]| {
         LANGUAGES

@@ -263,6 +263,11 @@ static MESSAGE_SEARCH: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
             .ok()
     });
 
+/// Builds the message automaton now (see [`crate::pipeline::warm_up`]).
+pub fn warm_up() {
+    std::sync::LazyLock::force(&MESSAGE_SEARCH);
+}
+
 /// The first entry of [`MESSAGES`] (in table order) whose needle occurs in `collapsed`.
 fn first_message_in(collapsed: &str) -> Option<&'static (&'static str, Message, &'static str)> {
     match &*MESSAGE_SEARCH {
