@@ -372,10 +372,21 @@ pub fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
+/// A connection blob of one account, decoded once when gathered (the weighing looks at it
+/// several times).
+#[derive(Debug, Clone)]
+struct GatheredBlob {
+    bytes: Vec<u8>,
+    at: EvidenceRef,
+    /// The user hive it belongs to, for current-user blobs.
+    user: Option<String>,
+    settings: Effective,
+}
+
 /// Observations of one account, before weighing.
 #[derive(Debug, Default)]
 struct Gathered {
-    blobs: Vec<(Vec<u8>, EvidenceRef, Option<String>)>,
+    blobs: Vec<GatheredBlob>,
     missing: Vec<(EvidenceRef, bool)>,
     truncated: Vec<EvidenceRef>,
     plain: BTreeMap<&'static str, (PlainData, EvidenceRef)>,
@@ -388,7 +399,7 @@ impl Gathered {
         let mut v: Vec<EvidenceRef> = self
             .blobs
             .iter()
-            .map(|b| b.1.clone())
+            .map(|b| b.at.clone())
             .chain(self.missing.iter().map(|m| m.0.clone()))
             .chain(self.truncated.iter().cloned())
             .chain(self.plain.values().map(|p| p.1.clone()))
@@ -494,10 +505,16 @@ fn resolve_with(
             }
             Fact::ConnectionBlob { bytes } => {
                 if let Some(a) = acc {
-                    if settings::from_blob(&bytes).error.is_some() {
+                    let settings = settings::from_blob(&bytes);
+                    if settings.error.is_some() {
                         a.truncated.push(at);
                     } else {
-                        a.blobs.push((bytes, at, o.user));
+                        a.blobs.push(GatheredBlob {
+                            bytes,
+                            at,
+                            user: o.user,
+                            settings,
+                        });
                     }
                 }
             }
@@ -819,14 +836,20 @@ fn resolve_current_user(g: &Gathered, resolved: &mut Resolved) -> Account {
     a.evidence = g.evidence();
     a.truncated = g.truncated.clone();
     let chosen = pick_reference(g);
-    if let Some((bytes, at, user)) = chosen {
-        let eff = settings::from_blob(&bytes);
+    if let Some(GatheredBlob {
+        bytes,
+        at,
+        user,
+        settings: eff,
+    }) = chosen
+    {
         a.state = state_of(&eff, Principal::CurrentUser);
         a.summary = eff.summary();
         a.users = user_hives(g);
         a.reference_user = user.clone();
         // Other uploads of the same hive whose settings differ: the reference is in doubt.
-        for (other, oat, ouser) in &g.blobs {
+        for other_blob in &g.blobs {
+            let (other, oat, ouser) = (&other_blob.bytes, &other_blob.at, &other_blob.user);
             let same_hive = match (ouser, &user) {
                 (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
                 (None, None) => true,
@@ -839,7 +862,7 @@ fn resolve_current_user(g: &Gathered, resolved: &mut Resolved) -> Account {
             {
                 resolved.user_conflicts.push((other.clone(), oat.clone()));
                 a.conflict
-                    .push((oat.clone(), settings::from_blob(other).summary()));
+                    .push((oat.clone(), other_blob.settings.summary()));
             }
         }
         if !a.conflict.is_empty() {
@@ -904,7 +927,13 @@ fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
             at: at.clone(),
         });
     }
-    for (bytes, at, _) in &g.blobs {
+    for GatheredBlob {
+        bytes,
+        at,
+        settings: blob_settings,
+        ..
+    } in &g.blobs
+    {
         let outcome = if let Some(ub) = user_blob {
             let c = compare(bytes, ub);
             if c.byte_identical {
@@ -918,7 +947,7 @@ fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
             }
         } else {
             user_settings.map(|us| {
-                let diff = settings::from_blob(bytes).differences(us);
+                let diff = blob_settings.differences(us);
                 if diff.is_empty() {
                     CompareOutcome::Equivalent
                 } else {
@@ -959,12 +988,12 @@ fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
                 a.assumptions.push(absent_assumption(at));
             }
         }
-    } else if let Some((bytes, _, _)) = g.blobs.last() {
-        let eff = settings::from_blob(bytes);
+    } else if let Some(last) = g.blobs.last() {
+        let eff = last.settings.clone();
         a.state = state_of(&eff, p);
         a.summary = eff.summary();
         a.settings = Some(eff);
-        a.blob = Some(bytes.clone());
+        a.blob = Some(last.bytes.clone());
     } else if !g.missing.is_empty() {
         a.state = State::Missing;
         a.summary = "no DefaultConnectionSettings".into();
@@ -1046,19 +1075,19 @@ fn resolve_winhttp(g: &Gathered) -> Account {
 }
 
 /// Picks the current user's reference: HKCU, or the user hive that has a proxy.
-fn pick_reference(g: &Gathered) -> Option<(Vec<u8>, EvidenceRef, Option<String>)> {
+fn pick_reference(g: &Gathered) -> Option<GatheredBlob> {
     let with_proxy = g
         .blobs
         .iter()
         .rev()
-        .find(|(b, _, _)| settings::from_blob(b).uses_proxy_or_pac());
+        .find(|b| b.settings.uses_proxy_or_pac());
     let hkcu = g
         .blobs
         .iter()
         .rev()
-        .find(|(_, _, u)| u.as_deref() == Some("HKEY_CURRENT_USER"));
+        .find(|b| b.user.as_deref() == Some("HKEY_CURRENT_USER"));
     match (hkcu, with_proxy) {
-        (Some(h), _) if settings::from_blob(&h.0).uses_proxy_or_pac() => Some(h.clone()),
+        (Some(h), _) if h.settings.uses_proxy_or_pac() => Some(h.clone()),
         (_, Some(p)) => Some(p.clone()),
         (Some(h), None) => Some(h.clone()),
         (None, None) => g.blobs.last().cloned(),
@@ -1068,11 +1097,16 @@ fn pick_reference(g: &Gathered) -> Option<(Vec<u8>, EvidenceRef, Option<String>)
 /// Every user hive with a blob, when there is more than one (the last blob of each wins).
 fn user_hives(g: &Gathered) -> Vec<UserSettings> {
     let mut users: Vec<UserSettings> = Vec::new();
-    for (bytes, at, user) in &g.blobs {
+    for GatheredBlob {
+        at,
+        user,
+        settings: eff,
+        ..
+    } in &g.blobs
+    {
         let name = user
             .clone()
             .unwrap_or_else(|| "HKEY_CURRENT_USER".to_string());
-        let eff = settings::from_blob(bytes);
         let state = state_of(&eff, Principal::CurrentUser);
         match users
             .iter_mut()

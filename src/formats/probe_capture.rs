@@ -88,12 +88,12 @@ static FAILURE_PATTERNS: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 static URL: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r#"https?://[^\s"'<>]+"#).ok());
 
-/// Builds the answer patterns now (see [`crate::pipeline::warm_up`]).
+/// Builds the patterns every capture line meets now (see [`crate::pipeline::warm_up`]); the
+/// URL pattern, needed only for probe commands, stays built on first use.
 pub fn warm_up() {
     LazyLock::force(&STATUS_PATTERN);
     LazyLock::force(&STATUS_HINTS);
     LazyLock::force(&FAILURE_PATTERNS);
-    LazyLock::force(&URL);
 }
 
 /// Collects probe observations line by line, remembering the URL of the last probe command.
