@@ -1107,7 +1107,7 @@ fn user_hives(g: &Gathered) -> Vec<UserSettings> {
         let name = user
             .clone()
             .unwrap_or_else(|| "HKEY_CURRENT_USER".to_string());
-        let state = state_of(&eff, Principal::CurrentUser);
+        let state = state_of(eff, Principal::CurrentUser);
         match users
             .iter_mut()
             .find(|u| u.user.eq_ignore_ascii_case(&name))
