@@ -64,6 +64,9 @@ pub enum InputError {
 /// Files larger than this are read ahead on a helper thread.
 const READ_AHEAD_FROM: u64 = 16 * 1024 * 1024;
 
+/// Files up to this size are read whole when opened (see [`Upload::open`]).
+const SMALL_FILE: usize = 32 * 1024;
+
 /// Where one upload's bytes are.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -86,7 +89,17 @@ impl Upload {
     pub fn open(&self, max_file: u64) -> io::Result<Box<dyn Read + Send + '_>> {
         match &self.source {
             Source::File(p) => {
-                let file = File::open(p)?;
+                let mut file = File::open(p)?;
+                // Most uploads are small: read whole by the first read, they need neither the
+                // size check's `fstat` nor another read to find their end (two system calls
+                // less per file in a batch of ten thousand).
+                let mut head = Vec::with_capacity(SMALL_FILE + 1);
+                (&mut file)
+                    .take(SMALL_FILE as u64 + 1)
+                    .read_to_end(&mut head)?;
+                if head.len() <= SMALL_FILE && head.len() as u64 <= max_file {
+                    return Ok(Box::new(Cursor::new(head)));
+                }
                 // The size is checked here, on the open file, not while walking a folder: one
                 // `fstat` per file instead of a path lookup more.
                 let len = file.metadata()?.len();
@@ -100,11 +113,12 @@ impl Upload {
                         .to_string(),
                     ));
                 }
+                let whole = Cursor::new(head).chain(file).take(max_file);
                 // Large files are read one step ahead on another core.
                 if len > READ_AHEAD_FROM {
-                    Ok(Box::new(read_ahead::ReadAhead::new(file.take(max_file))?))
+                    Ok(Box::new(read_ahead::ReadAhead::new(whole)?))
                 } else {
-                    Ok(Box::new(file.take(max_file)))
+                    Ok(Box::new(whole))
                 }
             }
             Source::Memory(b) => Ok(Box::new(Cursor::new(b.as_slice()))),
@@ -505,5 +519,39 @@ mod tests {
             missing_message(Path::new("up\nload")),
             "up\\u{a}load: no such file or directory"
         );
+    }
+
+    #[test]
+    fn small_and_large_files_read_back_whole_and_the_limit_holds_for_both() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let read = |bytes: &[u8], max_file: u64| {
+            let path = dir.path().join("upload.bin");
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("write: {e}"));
+            let upload = Upload {
+                name: "upload.bin".into(),
+                source: Source::File(path),
+            };
+            let mut out = Vec::new();
+            upload
+                .open(max_file)
+                .and_then(|mut r| r.read_to_end(&mut out))
+                .map(|_| out)
+        };
+        let mib = 1024 * 1024;
+        // Read whole by the first read, at the boundary, and past it (then the size is checked).
+        for len in [
+            0,
+            1,
+            SMALL_FILE - 1,
+            SMALL_FILE,
+            SMALL_FILE + 1,
+            3 * SMALL_FILE + 7,
+        ] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            assert_eq!(read(&bytes, mib).ok(), Some(bytes), "{len} bytes");
+        }
+        let too_big = vec![b'x'; mib as usize + 1];
+        let err = read(&too_big, mib).err();
+        assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::FileTooLarge));
     }
 }
