@@ -219,9 +219,16 @@ pub fn proxy_relevant_key(path: &str) -> bool {
     let b = path.as_bytes();
     memchr::memchr_iter(b'\\', b).any(|i| {
         let rest = b.get(i + 1..).unwrap_or(&[]);
+        // Most components (`Software`, `Classes`, GUIDs) differ in their first letter: the
+        // whole comparison runs only for the few that could match.
+        let Some(first) = rest.first().map(u8::to_ascii_lowercase) else {
+            return false;
+        };
         NAMES.iter().any(|n| {
-            rest.get(..n.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(n))
+            n.first() == Some(&first)
+                && rest
+                    .get(..n.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(n))
         })
     })
 }
@@ -720,6 +727,31 @@ pub fn parse_bytes(name: &str, bytes: &[u8], scope: Scope) -> Artifact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_relevant_keys_in_any_casing() {
+        for key in [
+            "HKEY_USERS\\S-1-5-19\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections",
+            "HKEY_CURRENT_USER\\SOFTWARE\\MICROSOFT\\WINDOWS\\CURRENTVERSION\\INTERNET SETTINGS",
+            "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\CurrentVersion\\internet settings",
+            "HKLM\\SOFTWARE\\Microsoft\\Azure Advanced Threat Protection\\Sensor",
+            "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections\\WinHttp",
+            "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WINHTTP",
+        ] {
+            assert!(proxy_relevant_key(key), "{key}");
+        }
+        for key in [
+            "",
+            "HKEY_USERS\\S-1-5-19\\Software\\Classes\\CLSID",
+            "HKLM\\SOFTWARE\\Microsoft\\Internet Explorer",
+            "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet",
+            "HKLM\\SOFTWARE\\Microsoft\\Azure",
+            "HKLM\\SOFTWARE\\Microsoft\\WinHTT",
+            "Internet Settings",
+        ] {
+            assert!(!proxy_relevant_key(key), "{key}");
+        }
+    }
 
     #[test]
     fn parts_of_a_console_session_are_its_sections() {
