@@ -118,6 +118,20 @@ pub struct Observation {
     pub attribution: Attribution,
 }
 
+impl Observation {
+    /// A fact read from the content that names no account: about the case as a whole (an
+    /// endpoint, log events, a PAC script, a tool's answer) or a value whose owner is unknown.
+    fn about_case(fact: Fact, at: EvidenceRef) -> Observation {
+        Observation {
+            principal: None,
+            user: None,
+            fact,
+            at,
+            attribution: Attribution::Content,
+        }
+    }
+}
+
 /// Everything one artifact says.
 pub fn observations(artifact: &Artifact) -> Vec<Observation> {
     let file = artifact.file.as_str();
@@ -127,13 +141,10 @@ pub fn observations(artifact: &Artifact) -> Vec<Observation> {
         .iter()
         .any(|d| d.code == "empty-capture")
     {
-        out.push(Observation {
-            principal: None,
-            user: None,
-            fact: Fact::CaptureEmpty,
-            at: EvidenceRef::new(file, 0),
-            attribution: Attribution::Content,
-        });
+        out.push(Observation::about_case(
+            Fact::CaptureEmpty,
+            EvidenceRef::new(file, 0),
+        ));
     }
     // A console session gives one part per section, each read as its own kind and attributed
     // by its own command; any other upload is one part.
@@ -155,22 +166,17 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
                 .filter_map(|e| e.target.as_ref())
                 .find(|t| is_sensor_endpoint_host(&t.host));
             if let Some(t) = host {
-                out.push(Observation {
-                    principal: None,
-                    user: None,
-                    fact: Fact::LogEndpoint {
+                out.push(Observation::about_case(
+                    Fact::LogEndpoint {
                         host: t.host.clone(),
                     },
-                    at: EvidenceRef::new(file, 0),
-                    attribution: Attribution::Content,
-                });
+                    EvidenceRef::new(file, 0),
+                ));
             }
             // Per kind, with the totals past the listed events' cap.
             for c in &log.event_counts {
-                out.push(Observation {
-                    principal: None,
-                    user: None,
-                    fact: Fact::LogEvents {
+                out.push(Observation::about_case(
+                    Fact::LogEvents {
                         kind: c.kind,
                         count: c.count,
                         excerpt: c.excerpt.clone(),
@@ -178,9 +184,8 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
                         last_seen: c.last_timestamp.clone(),
                         last_line: c.last_signature_line,
                     },
-                    at: EvidenceRef::new(file, c.first_signature_line),
-                    attribution: Attribution::Content,
-                });
+                    EvidenceRef::new(file, c.first_signature_line),
+                ));
             }
         }
         Content::SensorConfig(cfg) => {
@@ -198,13 +203,10 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
                 });
             }
             if let Some(host) = &cfg.endpoint {
-                out.push(Observation {
-                    principal: None,
-                    user: None,
-                    fact: Fact::SensorEndpoint { host: host.clone() },
-                    at: EvidenceRef::new(file, 0),
-                    attribution: Attribution::Content,
-                });
+                out.push(Observation::about_case(
+                    Fact::SensorEndpoint { host: host.clone() },
+                    EvidenceRef::new(file, 0),
+                ));
             }
         }
         Content::RegCompare(c) => {
@@ -236,15 +238,12 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
         // LEAD: the manifest attributes the other files; wired in by the evidence integration.
         Content::CollectorManifest { .. } => {}
         // Bound to the accounts that use it and evaluated when the case is resolved.
-        Content::PacScript(p) => out.push(Observation {
-            principal: None,
-            user: None,
-            fact: Fact::PacScript {
+        Content::PacScript(p) => out.push(Observation::about_case(
+            Fact::PacScript {
                 source: p.source.clone(),
             },
-            at: EvidenceRef::new(file, 0),
-            attribution: Attribution::Content,
-        }),
+            EvidenceRef::new(file, 0),
+        )),
         Content::MdiProxyConfig(cfg) => {
             // Get-MDISensorProxyConfiguration: the sensor-level proxy, highest precedence.
             if let (Some(true) | None, Some(url)) = (
@@ -268,24 +267,18 @@ fn content_observations(file: &str, content: &Content, out: &mut Vec<Observation
         // Weak evidence, reported as such by its own rule; never an account's setting.
         Content::MdiApiTest(t) => {
             if t.result.is_some() {
-                out.push(Observation {
-                    principal: None,
-                    user: None,
-                    fact: Fact::ApiTest(t.clone()),
-                    at: EvidenceRef::new(file, t.line.unwrap_or(0)),
-                    attribution: Attribution::Content,
-                });
+                out.push(Observation::about_case(
+                    Fact::ApiTest(t.clone()),
+                    EvidenceRef::new(file, t.line.unwrap_or(0)),
+                ));
             }
         }
         Content::MdiReadiness(r) => {
             for s in &r.servers {
-                out.push(Observation {
-                    principal: None,
-                    user: None,
-                    fact: Fact::Readiness(s.clone()),
-                    at: EvidenceRef::new(file, s.line.unwrap_or(0)),
-                    attribution: Attribution::Content,
-                });
+                out.push(Observation::about_case(
+                    Fact::Readiness(s.clone()),
+                    EvidenceRef::new(file, s.line.unwrap_or(0)),
+                ));
             }
         }
         // Not proxy evidence (auditing settings), or no content: listed as inputs only.
@@ -469,13 +462,10 @@ fn from_hive(file: &str, hive: &HiveProxyKeys, out: &mut Vec<Observation>) {
     let Some(account) = &hive.mount.account else {
         for key in &hive.export.keys {
             if key.values.iter().any(|v| v.name.eq_ignore_ascii_case(DCS)) {
-                out.push(Observation {
-                    principal: None,
-                    user: None,
-                    fact: Fact::Unattributed,
-                    at: EvidenceRef::new(file, 0).in_key(key.path.clone()),
-                    attribution: Attribution::Content,
-                });
+                out.push(Observation::about_case(
+                    Fact::Unattributed,
+                    EvidenceRef::new(file, 0).in_key(key.path.clone()),
+                ));
             }
         }
         return;
@@ -690,17 +680,14 @@ fn by_file_name(file: &str) -> Option<(Principal, Attribution)> {
 
 fn probes(file: &str, observations: &[ProbeObservation], out: &mut Vec<Observation>) {
     for o in observations {
-        out.push(Observation {
-            principal: None,
-            user: None,
-            fact: Fact::ProbeCaptured {
+        out.push(Observation::about_case(
+            Fact::ProbeCaptured {
                 status: o.status,
                 text: o.text.clone(),
                 url: o.url.clone(),
             },
-            at: EvidenceRef::new(file, o.line),
-            attribution: Attribution::Content,
-        });
+            EvidenceRef::new(file, o.line),
+        ));
     }
 }
 
@@ -847,13 +834,7 @@ fn from_reg_query(file: &str, capture: &RegQueryCapture, out: &mut Vec<Observati
                     attribution: Attribution::Content,
                 });
             } else if is_dcs && owner.is_none() {
-                out.push(Observation {
-                    principal: None,
-                    user: None,
-                    fact: Fact::Unattributed,
-                    at,
-                    attribution: Attribution::Content,
-                });
+                out.push(Observation::about_case(Fact::Unattributed, at));
             }
         }
         // An empty listing shows the value absent only when the echoed command listed every
