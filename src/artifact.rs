@@ -158,10 +158,14 @@ pub struct Sniffed<R> {
     pub complete: bool,
 }
 
+/// The sniff buffer's first capacity: most uploads fit.
+const SNIFF_START: usize = 4 * 1024;
+
 /// Reads the first [`SNIFF_BYTES`] and decides encoding and kind.
 pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
-    // Grown as read: most uploads are a few KiB, and a fresh 64 KiB per file costs page faults.
-    let mut prefix = Vec::new();
+    // Sized for a typical upload (a few KiB) and grown as read beyond: a fresh 64 KiB per
+    // file costs page faults, and growing from nothing costs a reallocation per doubling.
+    let mut prefix = Vec::with_capacity(SNIFF_START);
     (&mut input)
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut prefix)?;
