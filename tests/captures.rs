@@ -6,10 +6,14 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn parse(name: &str) -> Value {
-    let path = format!("fixtures/console/{name}");
+    parse_file(&format!("fixtures/console/{name}"))
+}
+
+/// `parse --format json` of a file that must be understood (exit 0).
+fn parse_file(path: &str) -> Value {
     let out = Command::cargo_bin("proxy-triage")
         .unwrap()
-        .args(["parse", &path, "--format", "json"])
+        .args(["parse", path, "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{path}: {out:?}");
@@ -409,13 +413,7 @@ fn hungarian_capture_in_cp852_keeps_its_value_lines() {
 
 #[test]
 fn mde_analyzer_method_lines_and_sensor_url() {
-    let path = "fixtures/cases/mde-analyzer/MDEClientAnalyzer.txt";
-    let out = Command::cargo_bin("proxy-triage")
-        .unwrap()
-        .args(["parse", path, "--format", "json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = parse_file("fixtures/cases/mde-analyzer/MDEClientAnalyzer.txt");
     assert_eq!(v["kind"], "mde-analyzer");
     let urls = v["urls"].as_array().unwrap();
     assert_eq!(urls.len(), 3);
@@ -433,13 +431,7 @@ fn mde_analyzer_method_lines_and_sensor_url() {
 
 #[test]
 fn readiness_servers_carry_their_lines_and_whether_the_list_is_there() {
-    let path = "fixtures/cases/readiness/mdi-CONTOSO.COM.json";
-    let out = Command::cargo_bin("proxy-triage")
-        .unwrap()
-        .args(["parse", path, "--format", "json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = parse_file("fixtures/cases/readiness/mdi-CONTOSO.COM.json");
     let s = v["servers"].as_array().unwrap();
     let got: Vec<_> = s
         .iter()
