@@ -726,9 +726,9 @@ fn resolve_with(
         .accounts
         .get(&Principal::CurrentUser)
         .and_then(|a| a.settings.clone());
-    let mut routes = RouteMemo::default();
+    let mut routes = RouteMemo::new(&host);
     for a in resolved.accounts.values_mut() {
-        set_route(a, &host, user_settings.as_ref(), &mut routes);
+        set_route(a, user_settings.as_ref(), &mut routes);
     }
     let supplied = options
         .pac
@@ -848,8 +848,13 @@ fn resolve_current_user(g: &Gathered, resolved: &mut Resolved) -> Account {
         a.users = user_hives(g);
         a.reference_user = user.clone();
         // Other uploads of the same hive whose settings differ: the reference is in doubt.
-        for other_blob in &g.blobs {
-            let (other, oat, ouser) = (&other_blob.bytes, &other_blob.at, &other_blob.user);
+        for GatheredBlob {
+            bytes: other,
+            at: oat,
+            user: ouser,
+            settings: other_settings,
+        } in &g.blobs
+        {
             let same_hive = match (ouser, &user) {
                 (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
                 (None, None) => true,
@@ -861,8 +866,7 @@ fn resolve_current_user(g: &Gathered, resolved: &mut Resolved) -> Account {
                 && !compare(other, &bytes).equivalent
             {
                 resolved.user_conflicts.push((other.clone(), oat.clone()));
-                a.conflict
-                    .push((oat.clone(), other_blob.settings.summary()));
+                a.conflict.push((oat.clone(), other_settings.summary()));
             }
         }
         if !a.conflict.is_empty() {
@@ -1135,52 +1139,47 @@ fn user_hives(g: &Gathered) -> Vec<UserSettings> {
 /// The route of an HTTPS request to the endpoint. The untouched 0x09 default of a service
 /// account is direct (the contract's reading); a missing value is judged as it would be after
 /// the documented copy from the current user, and flagged as such.
-fn set_route(a: &mut Account, host: &str, user: Option<&Effective>, routes: &mut RouteMemo) {
-    let url = format!("https://{host}/");
+fn set_route(a: &mut Account, user: Option<&Effective>, routes: &mut RouteMemo) {
     let service = a.principal.is_sensor_account();
     match (&a.settings, a.state) {
         (Some(eff), _) if service && eff.is_untouched_default() => {
-            a.route = Some(routes.route(&plain_direct(eff), &url));
+            a.route = Some(routes.route(&plain_direct(eff)));
         }
-        (Some(eff), _) => a.route = Some(routes.route(&eff.model, &url)),
+        (Some(eff), _) => a.route = Some(routes.route(&eff.model)),
         (None, State::Missing) if service => {
             if let Some(u) = user.filter(|u| u.uses_proxy_or_pac()) {
-                a.route = Some(routes.route(&u.model, &url));
+                a.route = Some(routes.route(&u.model));
                 a.route_after_fix = true;
             } else {
-                a.route = Some(routes.route(
-                    &crate::proxy::EffectiveSettings::from_netsh(None, None),
-                    &url,
-                ));
+                a.route =
+                    Some(routes.route(&crate::proxy::EffectiveSettings::from_netsh(None, None)));
             }
         }
         _ => {}
     }
 }
 
-/// The routes already worked out for a case: its accounts often hold the same settings, and a
-/// route depends only on the settings and the URL.
-#[derive(Default)]
+/// The routes of a case's HTTPS requests to the endpoint, each worked out once: its accounts
+/// often hold the same settings, and a route depends only on the settings and the URL.
 struct RouteMemo {
-    known: Vec<(crate::proxy::EffectiveSettings, String, crate::proxy::Route)>,
+    url: String,
+    known: Vec<(crate::proxy::EffectiveSettings, crate::proxy::Route)>,
 }
 
 impl RouteMemo {
-    fn route(
-        &mut self,
-        settings: &crate::proxy::EffectiveSettings,
-        url: &str,
-    ) -> crate::proxy::Route {
-        if let Some((_, _, r)) = self
-            .known
-            .iter()
-            .find(|(s, u, _)| s == settings && u == url)
-        {
+    fn new(host: &str) -> RouteMemo {
+        RouteMemo {
+            url: format!("https://{host}/"),
+            known: Vec::new(),
+        }
+    }
+
+    fn route(&mut self, settings: &crate::proxy::EffectiveSettings) -> crate::proxy::Route {
+        if let Some((_, r)) = self.known.iter().find(|(s, _)| s == settings) {
             return r.clone();
         }
-        let r = crate::proxy::route(settings, url);
-        self.known
-            .push((settings.clone(), url.to_string(), r.clone()));
+        let r = crate::proxy::route(settings, &self.url);
+        self.known.push((settings.clone(), r.clone()));
         r
     }
 }

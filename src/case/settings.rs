@@ -50,7 +50,7 @@ impl Effective {
     /// The report's `settings` object: one shape for every source (the `decode` field
     /// names: `proxy_server`, `bypass_list`, `auto_config_url`, the flags in words), plus the
     /// value's hex when it came from a blob.
-    pub fn report_json(&self, blob: Option<&[u8]>) -> ReportSettings {
+    pub fn report_settings(&self, blob: Option<&[u8]>) -> ReportSettings {
         let m = &self.model;
         let (version, counter, error) = match &self.detail {
             Detail::Blob(b) => (Some(b.version), Some(b.counter), self.error.clone()),

@@ -166,7 +166,7 @@ fn principal_reports(resolved: &Resolved) -> BTreeMap<Principal, PrincipalReport
         let mut settings = a
             .settings
             .as_ref()
-            .map(|s| s.report_json(a.blob.as_deref()));
+            .map(|s| s.report_settings(a.blob.as_deref()));
         if let (Principal::Sensor, Some(sp), Some(shown)) =
             (p, &resolved.sensor_proxy, settings.as_mut())
         {
