@@ -2,17 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 use crate::case::model::{CaseReport, InputRecord, Severity, Verdict};
 use crate::case::{self, ResolveOptions};
 use crate::cli::{AnalyzeArgs, LimitArgs, ReportFormat};
 use crate::input::{self, CaseRoot, Limits};
 use crate::pipeline::{self, PipelineOptions, ProbeOptions};
-use crate::report::{self, RenderOptions, Totals};
+use crate::report::{self, Render, RenderOptions, Totals};
 
 use super::{Context, EXIT_FINDING, EXIT_INPUT, EXIT_USAGE};
 
@@ -54,6 +52,80 @@ struct CaseOutcome {
     inputs: Vec<InputRecord>,
     error_finding: bool,
     input_errors: Vec<(String, String)>,
+}
+
+/// The report as it is printed: cases in input order, whichever worker finishes them.
+struct Printer<'a> {
+    out: Box<dyn Write + Send>,
+    renderer: &'a dyn Render,
+    progress: Option<&'a indicatif::ProgressBar>,
+    /// The index of the run of cases to print next.
+    next: usize,
+    /// Runs finished before the ones ahead of them.
+    pending: BTreeMap<usize, Vec<CaseOutcome>>,
+    totals: Totals,
+    error_finding: bool,
+    printed: usize,
+    all_inputs: Vec<InputRecord>,
+    input_errors: Vec<(String, String)>,
+    /// The first write that failed; nothing more is written after it.
+    write_error: Option<io::Error>,
+}
+
+impl Printer<'_> {
+    /// Takes run `i` and prints every run that is now next in order.
+    fn deliver(&mut self, i: usize, run: Vec<CaseOutcome>) {
+        self.pending.insert(i, run);
+        while let Some(run) = self.pending.remove(&self.next) {
+            for r in run {
+                self.print(r);
+            }
+            self.next += 1;
+        }
+        // Without a bar a run is flushed whole (one write per run); with one, each case is.
+        if self.write_error.is_none() && self.progress.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.write_error = Some(e);
+            }
+        }
+        if let Some(bar) = self.progress {
+            bar.set_position(self.totals.cases() as u64);
+            bar.set_message(format!(
+                "{} misconfigured, {} inconclusive, {} healthy",
+                self.totals.misconfigured, self.totals.inconclusive, self.totals.healthy
+            ));
+        }
+    }
+
+    fn print(&mut self, r: CaseOutcome) {
+        self.totals.add(r.verdict, r.input_errors.len());
+        if let (Some(text), None) = (&r.text, &self.write_error) {
+            let sep = if self.printed > 0 {
+                self.renderer.separator()
+            } else {
+                ""
+            };
+            self.printed += 1;
+            let out = &mut self.out;
+            let flush_now = self.progress.is_some();
+            let mut write = || {
+                out.write_all(sep.as_bytes())
+                    .and_then(|_| out.write_all(text.as_bytes()))
+                    .and_then(|_| if flush_now { out.flush() } else { Ok(()) })
+            };
+            // The bar steps aside while a case is printed, so nothing interleaves.
+            let written = match self.progress {
+                Some(bar) => bar.suspend(write),
+                None => write(),
+            };
+            if let Err(e) = written {
+                self.write_error = Some(e);
+            }
+        }
+        self.error_finding |= r.error_finding;
+        self.input_errors.extend(r.input_errors);
+        self.all_inputs.extend(r.inputs);
+    }
 }
 
 pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
@@ -141,7 +213,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     let analyze_one = |root: &CaseRoot| -> CaseReport { pipeline::analyze_case(root, &options).0 };
 
     // The report goes to stdout or to `-o FILE`; widths and colours follow where it goes.
-    let (mut out, to_terminal): (Box<dyn Write>, bool) = match &args.output {
+    let (mut out, to_terminal): (Box<dyn Write + Send>, bool) = match &args.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => (Box::new(BufWriter::new(f)), false),
             Err(e) => {
@@ -150,7 +222,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
             }
         },
         None => (
-            Box::new(BufWriter::new(io::stdout().lock())),
+            Box::new(BufWriter::new(io::stdout())),
             ctx.stdout_is_terminal,
         ),
     };
@@ -207,85 +279,59 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     };
 
     let started = Instant::now();
-    let mut totals = Totals::default();
-    let mut error_finding = false;
-    let mut printed = 0usize;
-    let mut all_inputs = Vec::new();
-    let mut input_errors: Vec<(String, String)> = Vec::new();
-    let (tx, rx) = mpsc::channel::<(usize, Vec<CaseOutcome>)>();
-    // Cases go to workers in small runs, so the printing thread is woken once per run rather
-    // than per case (thousands of wake-ups dominated batch time); small jobs still stream
-    // case by case.
+    // Cases go to workers in small runs; the worker that finishes the run next in input order
+    // prints it (and any later runs already waiting), so no printing thread competes with the
+    // workers for the cores, and finished text does not pile up waiting for one.
     let threads = pool.current_num_threads().max(1);
     let run_len = (roots.len() / (threads * 16)).clamp(1, 16);
     if roots.len() > 1 {
         pool.install(crate::pipeline::warm_up);
     }
-    let mut write_error: Option<io::Error> = out.write_all(renderer.begin().as_bytes()).err();
-    std::thread::scope(|scope| {
-        let inputs_ref = &roots;
-        let run_ref = &run_one;
-        scope.spawn(move || {
-            pool.install(|| {
-                inputs_ref
-                    .par_chunks(run_len)
-                    .enumerate()
-                    .for_each_with(tx, |tx, (i, run)| {
-                        let _ = tx.send((i, run.iter().map(run_ref).collect()));
-                    });
-            });
-        });
-        // Reorder: print case i only once cases 0..i are printed.
-        let mut pending: BTreeMap<usize, Vec<CaseOutcome>> = BTreeMap::new();
-        let mut next = 0usize;
-        for (i, run) in rx {
-            pending.insert(i, run);
-            while let Some(run) = pending.remove(&next) {
-                for r in run {
-                    totals.add(r.verdict, r.input_errors.len());
-                    if let (Some(text), None) = (&r.text, &write_error) {
-                        let sep = if printed > 0 {
-                            renderer.separator()
-                        } else {
-                            ""
-                        };
-                        printed += 1;
-                        // The bar steps aside while a case is printed, so nothing interleaves.
-                        // Without a bar the run is flushed whole below (one write per run).
-                        let flush_now = progress.is_some();
-                        let mut write = || {
-                            out.write_all(sep.as_bytes())
-                                .and_then(|_| out.write_all(text.as_bytes()))
-                                .and_then(|_| if flush_now { out.flush() } else { Ok(()) })
-                        };
-                        let written = match &progress {
-                            Some(bar) => bar.suspend(write),
-                            None => write(),
-                        };
-                        if let Err(e) = written {
-                            write_error = Some(e);
-                        }
-                    }
-                    error_finding |= r.error_finding;
-                    input_errors.extend(r.input_errors);
-                    all_inputs.extend(r.inputs);
-                }
-                next += 1;
-            }
-            if write_error.is_none() && progress.is_none() {
-                if let Err(e) = out.flush() {
-                    write_error = Some(e);
-                }
-            }
-            if let Some(bar) = &progress {
-                bar.set_position(totals.cases() as u64);
-                bar.set_message(format!(
-                    "{} misconfigured, {} inconclusive, {} healthy",
-                    totals.misconfigured, totals.inconclusive, totals.healthy
-                ));
-            }
-        }
+    let begin_error = out.write_all(renderer.begin().as_bytes()).err();
+    let printer = std::sync::Mutex::new(Printer {
+        out,
+        renderer,
+        progress: progress.as_ref(),
+        next: 0,
+        pending: BTreeMap::new(),
+        totals: Totals::default(),
+        error_finding: false,
+        printed: 0,
+        all_inputs: Vec::new(),
+        input_errors: Vec::new(),
+        write_error: begin_error,
     });
+    // Each worker takes the next run in input order, so the runs waiting for an earlier one
+    // are at most one per worker (split in halves, the second half of the batch would wait
+    // in memory for the whole first half).
+    let ticket = AtomicUsize::new(0);
+    pool.broadcast(|_| loop {
+        let i = ticket.fetch_add(1, Ordering::Relaxed);
+        let start = i.saturating_mul(run_len);
+        let Some(run) = roots.get(start..start.saturating_add(run_len).min(roots.len())) else {
+            break;
+        };
+        if run.is_empty() {
+            break;
+        }
+        let outcomes = run.iter().map(&run_one).collect();
+        // A worker that panicked while printing leaves the state as it was: go on.
+        let mut p = printer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        p.deliver(i, outcomes);
+    });
+    let Printer {
+        mut out,
+        totals,
+        error_finding,
+        all_inputs,
+        input_errors,
+        mut write_error,
+        ..
+    } = printer
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
