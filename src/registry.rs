@@ -159,6 +159,16 @@ impl Serialize for ValueType {
     }
 }
 
+/// The value of an ASCII hex digit, either case; None for any other byte.
+pub fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Lowercase hex of bytes, no separators (the contract's `data_hex`).
 #[allow(clippy::indexing_slicing)] // in bounds by construction (fixed tables, chunks_exact, lengths checked above)
 pub fn hex_lower(bytes: &[u8]) -> String {

@@ -502,15 +502,6 @@ fn skip_blanks(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// The character at byte offset `at` for messages (`end of line` past the end).
 fn found(text: &str, at: usize) -> String {
     match text.get(at..).and_then(|s| s.chars().next()) {
@@ -549,14 +540,14 @@ fn parse_hex_csv(
         let Some(&c) = b.get(j) else {
             return Ok(HexEnd::Done);
         };
-        if let Some(hi) = hex_val(c) {
+        if let Some(hi) = registry::hex_digit(c) {
             let mut e = j + 1;
             let mut v = hi;
-            if let Some(lo) = b.get(e).copied().and_then(hex_val) {
+            if let Some(lo) = b.get(e).copied().and_then(registry::hex_digit) {
                 v = (hi << 4) | lo;
                 e += 1;
             }
-            if b.get(e).copied().and_then(hex_val).is_some() {
+            if b.get(e).copied().and_then(registry::hex_digit).is_some() {
                 return Err(bad(
                     j,
                     "expected a byte of one or two hex digits, found three or more digits",
@@ -1128,7 +1119,7 @@ impl Parser {
             let s = skip_blanks(b, p + 6);
             let mut e = s;
             let mut n: u32 = 0;
-            while let Some(d) = b.get(e).copied().and_then(hex_val) {
+            while let Some(d) = b.get(e).copied().and_then(registry::hex_digit) {
                 n = (n << 4) | u32::from(d);
                 e += 1;
                 if e - s > 8 {
@@ -1165,7 +1156,7 @@ impl Parser {
             let s = p + 4;
             let mut e = s;
             let mut n: u64 = 0;
-            while let Some(d) = b.get(e).copied().and_then(hex_val) {
+            while let Some(d) = b.get(e).copied().and_then(registry::hex_digit) {
                 n = (n << 4) | u64::from(d);
                 e += 1;
                 if n > u64::from(u32::MAX) {
@@ -1237,7 +1228,7 @@ impl Parser {
             Some(c) => *c,
         };
         let started = pending.line;
-        if hex_val(c).is_none() {
+        if registry::hex_digit(c).is_none() {
             self.pending = None;
             self.data.clear();
             v.diagnostic(Diagnostic::error(

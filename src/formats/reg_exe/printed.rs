@@ -118,13 +118,24 @@ pub(crate) fn shorten(s: &str) -> String {
 fn hex_to_bytes(s: &str) -> (Vec<u8>, bool, Option<(usize, String)>) {
     let trimmed = s.trim_end();
     let mut bytes = Vec::with_capacity((trimmed.len() / 2).min(MAX_VALUE_BYTES));
+    // The usual value is one run of digit pairs: read pairs until a blank, a non-digit or
+    // the cap, then go on byte by byte from there.
+    let mut pairs = 0;
+    for pair in trimmed.as_bytes().chunks_exact(2) {
+        let &[h, l] = pair else { break };
+        match (registry::hex_digit(h), registry::hex_digit(l)) {
+            (Some(h), Some(l)) if bytes.len() < MAX_VALUE_BYTES => bytes.push(h << 4 | l),
+            _ => break,
+        }
+        pairs += 1;
+    }
     let mut high: Option<(u8, usize)> = None;
     // Byte by byte: hex digits are ASCII, and any other byte ends the value.
-    for (i, &b) in trimmed.as_bytes().iter().enumerate() {
+    for (i, &b) in trimmed.as_bytes().iter().enumerate().skip(pairs * 2) {
         if b == b' ' || b == b'\t' {
             continue;
         }
-        let Some(d) = char::from(b).to_digit(16).filter(|_| b.is_ascii()) else {
+        let Some(d) = registry::hex_digit(b) else {
             let c = trimmed
                 .get(i..)
                 .and_then(|r| r.chars().next())
@@ -138,7 +149,6 @@ fn hex_to_bytes(s: &str) -> (Vec<u8>, bool, Option<(usize, String)>) {
                 )),
             );
         };
-        let d = d as u8;
         match high.take() {
             None => high = Some((d, i)),
             Some((h, _)) => {
@@ -218,6 +228,25 @@ mod tests {
             (vec![0x46, 0, 0, 0, 0x0a, 0xff], false, None)
         );
         assert_eq!(hex_to_bytes(""), (vec![], false, None));
+    }
+
+    #[test]
+    fn pairs_read_fast_hand_over_to_the_byte_loop_at_the_same_offset() {
+        // A blank after an odd number of digits, inside what would be a pair.
+        assert_eq!(
+            hex_to_bytes("0a0 b0c"),
+            (vec![0x0a, 0x0b, 0x0c], false, None)
+        );
+        // A non-digit as the second digit of a pair is found at its own offset.
+        let (bytes, cut, problem) = hex_to_bytes("0a1z");
+        assert_eq!((bytes, cut), (vec![0x0a], true));
+        assert_eq!(problem.map(|p| p.0), Some(3));
+        // The cap holds on the fast path: the first byte past it is named where it stands.
+        let digits = "ab".repeat(MAX_VALUE_BYTES + 1);
+        let (bytes, cut, problem) = hex_to_bytes(&digits);
+        assert_eq!((bytes.len(), cut), (MAX_VALUE_BYTES, true));
+        assert!(bytes.iter().all(|b| *b == 0xab));
+        assert_eq!(problem.map(|p| p.0), Some(MAX_VALUE_BYTES * 2 + 1));
     }
 
     #[test]
