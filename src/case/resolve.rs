@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::formats::sensor_log::EventKind;
 use crate::probe::Route as ProbeRoute;
-use crate::proxy::compare::compare;
+use crate::proxy::compare::{compare, compare_decoded};
 use crate::proxy::{ProxyState, Route, RouteKind};
 
 use super::evidence::{CompareVerdict, Fact, Observation, PlainData};
@@ -863,7 +863,7 @@ fn resolve_current_user(g: &Gathered, resolved: &mut Resolved) -> Account {
             if same_hive
                 && !oat.same_place(&at)
                 && oat.file != at.file
-                && !compare(other, &bytes).equivalent
+                && !compare_decoded(other_settings.decoded(other), eff.decoded(&bytes)).equivalent
             {
                 resolved.user_conflicts.push((other.clone(), oat.clone()));
                 a.conflict.push((oat.clone(), other_settings.summary()));
@@ -923,6 +923,11 @@ fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
     let user = resolved.accounts.get(&Principal::CurrentUser);
     let user_blob = resolved.reference_blob.as_ref().map(|(b, _)| b.as_slice());
     let user_settings = user.and_then(|u| u.settings.as_ref());
+    // The reference blob and the current user's settings are set together from one blob.
+    let user_decoded = user_blob
+        .zip(user.and_then(|u| u.blob.as_deref().zip(u.settings.as_ref())))
+        .filter(|(ub, (own, _))| ub == own)
+        .map(|(ub, (_, us))| us.decoded(ub));
 
     // Each upload's comparison with the current user.
     for (at, _) in &g.missing {
@@ -939,7 +944,10 @@ fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
     } in &g.blobs
     {
         let outcome = if let Some(ub) = user_blob {
-            let c = compare(bytes, ub);
+            let c = match user_decoded {
+                Some(user) => compare_decoded(blob_settings.decoded(bytes), user),
+                None => compare(bytes, ub),
+            };
             if c.byte_identical {
                 Some(CompareOutcome::Matches)
             } else if c.equivalent {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::proxy::compare::compare_effective;
+use crate::proxy::compare::{compare_effective, DecodedBlob};
 use crate::proxy::plain::PlainValues;
 use crate::proxy::route::{route, RouteKind};
 use crate::proxy::winhttp::WinHttpSettings;
@@ -28,6 +28,18 @@ impl Effective {
             error,
             detail,
             model,
+        }
+    }
+
+    /// These settings as the decoded form of `bytes`, for [`compare_decoded`]; the caller
+    /// vouches that they were decoded from those bytes ([`from_blob`]).
+    ///
+    /// [`compare_decoded`]: crate::proxy::compare::compare_decoded
+    pub fn decoded<'a>(&'a self, bytes: &'a [u8]) -> DecodedBlob<'a> {
+        DecodedBlob {
+            bytes,
+            settings: &self.model,
+            error: self.error.as_deref(),
         }
     }
 
@@ -315,4 +327,38 @@ pub fn https_route(eff: &Effective, host: &str) -> HttpsRoute {
 /// Redacts `user:password@` in a proxy string.
 pub fn redact(s: &str) -> String {
     crate::proxy::redact(s).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::compare::{compare, compare_decoded};
+
+    #[test]
+    fn blobs_decoded_once_compare_as_their_bytes_do() {
+        let blob = |counter: u32, flags: u32, proxy: &str, bypass: &str| {
+            let mut s = ConnectionSettings::new(flags, proxy, bypass, "");
+            s.counter = counter;
+            s.encode()
+        };
+        let a = blob(9, 3, "proxy:8080", "<local>");
+        let counter_only = blob(2, 3, "proxy:8080", "<local>");
+        let other_proxy = blob(9, 3, "other:3128", "<local>");
+        let cut = a.get(..20).unwrap_or(&[]).to_vec();
+        for (x, y) in [
+            (&a, &a),
+            (&a, &counter_only),
+            (&a, &other_proxy),
+            (&a, &cut),
+            (&cut, &cut),
+        ] {
+            let (ex, ey) = (from_blob(x), from_blob(y));
+            assert_eq!(
+                compare_decoded(ex.decoded(x), ey.decoded(y)),
+                compare(x, y),
+                "{x:02x?} vs {y:02x?}"
+            );
+        }
+        assert!(from_blob(&cut).error.is_some(), "the cut blob is malformed");
+    }
 }

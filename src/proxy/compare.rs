@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use super::blob::BlobError;
 use super::wininet::ConnectionSettings;
 use super::EffectiveSettings;
 
@@ -47,24 +48,51 @@ impl Comparison {
     }
 }
 
+/// A blob with what it decodes to, so blobs decoded once can be compared many times.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodedBlob<'a> {
+    pub bytes: &'a [u8],
+    pub settings: &'a EffectiveSettings,
+    /// The decoding error's contract name (`truncated`, ...) when the blob is cut.
+    pub error: Option<&'a str>,
+}
+
 /// Compares two WinINet blobs.
 pub fn compare(a: &[u8], b: &[u8]) -> Comparison {
-    let byte_identical = a == b;
     let (da, db) = (ConnectionSettings::decode(a), ConnectionSettings::decode(b));
-    let mut c = compare_effective(&(&da).into(), &(&db).into());
-    if !byte_identical && (da.error.is_some() || db.error.is_some()) {
+    let (sa, sb) = (EffectiveSettings::from(&da), EffectiveSettings::from(&db));
+    compare_decoded(
+        DecodedBlob {
+            bytes: a,
+            settings: &sa,
+            error: da.error.map(BlobError::as_str),
+        },
+        DecodedBlob {
+            bytes: b,
+            settings: &sb,
+            error: db.error.map(BlobError::as_str),
+        },
+    )
+}
+
+/// Compares two blobs already decoded: the same result as [`compare`] on their bytes.
+pub fn compare_decoded(a: DecodedBlob<'_>, b: DecodedBlob<'_>) -> Comparison {
+    if a.bytes == b.bytes {
+        return Comparison {
+            byte_identical: true,
+            equivalent: true,
+            differences: Vec::new(),
+        };
+    }
+    let mut c = compare_effective(a.settings, b.settings);
+    if a.error.is_some() || b.error.is_some() {
         // A cut blob's missing fields cannot be judged equal to anything.
         c.differences.push(FieldDiff {
             field: "error",
-            left: da.error.map(|e| e.to_string()),
-            right: db.error.map(|e| e.to_string()),
+            left: a.error.map(str::to_string),
+            right: b.error.map(str::to_string),
         });
         c.equivalent = false;
-    }
-    c.byte_identical = byte_identical;
-    if byte_identical {
-        c.equivalent = true;
-        c.differences.clear();
     }
     c
 }
