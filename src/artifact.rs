@@ -156,6 +156,9 @@ pub struct Sniffed<R> {
     pub empty: bool,
     /// The sniffed bytes are the whole input.
     pub complete: bool,
+    /// The whole input decoded, when it was read whole and decoded without a problem: what
+    /// [`read_whole_text`] would decode again (see [`whole_text`]).
+    sample: Option<String>,
 }
 
 /// The sniff buffer's first capacity: most uploads fit.
@@ -179,6 +182,7 @@ pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
             rest: input,
             empty,
             complete: eof,
+            sample: None,
         });
     }
     let mut encoding = text::sniff(&prefix, eof, LegacyHint::Guess);
@@ -188,9 +192,14 @@ pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
     } else {
         detect::detect_text(&decoded.text)
     };
+    let mut sample = None;
     if kind == Kind::RegExport && encoding.is_legacy() {
         // regedit reads 8-bit files in the ANSI code page.
         encoding = TextEncoding::Windows1252;
+    } else if eof && decoded.diagnostics.is_empty() {
+        // Read whole, decoded cleanly, and small enough that a reader keeps every line whole:
+        // reading it again would decode the same text.
+        sample = Some(decoded.text);
     }
     Ok(Sniffed {
         encoding,
@@ -199,6 +208,7 @@ pub fn sniff<R: Read>(mut input: R) -> io::Result<Sniffed<R>> {
         rest: input,
         empty,
         complete: eof,
+        sample,
     })
 }
 
@@ -249,7 +259,8 @@ pub fn parse_reader_with<R: Read>(
     scope: Scope,
     hive_limits: HiveLimits,
 ) -> io::Result<Artifact> {
-    let sniffed = sniff(input)?;
+    let mut sniffed = sniff(input)?;
+    let sample = sniffed.sample.take();
     let encoding = sniffed.encoding;
     let kind = sniffed.kind;
     let unknown = (kind == Kind::Unknown && !sniffed.empty)
@@ -315,9 +326,15 @@ pub fn parse_reader_with<R: Read>(
             Content::SensorLog(log)
         }
         _ => {
-            let whole = read_whole_text(stream, encoding)?;
-            diagnostics.extend(whole.diagnostics);
-            parse_text(kind, whole.text.as_str(), name, &mut diagnostics)
+            let text = match sample.map(whole_text) {
+                Some(text) => text,
+                None => {
+                    let whole = read_whole_text(stream, encoding)?;
+                    diagnostics.extend(whole.diagnostics);
+                    whole.text
+                }
+            };
+            parse_text(kind, text.as_str(), name, &mut diagnostics)
         }
     };
     note_partly_understood(&mut diagnostics);
@@ -643,6 +660,16 @@ pub fn parse_hive_with_logs(
     }
 }
 
+/// A sniffed sample of a whole input as [`read_whole_text`] returns it: every line ended
+/// by `\n`, the last one too.
+fn whole_text(sample: String) -> String {
+    let mut text = text::lf_line_ends(sample);
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
 /// A whole capture decoded to text, its lines capped at [`text::DEFAULT_MAX_LINE`] and its
 /// size at [`MAX_WHOLE_TEXT`] (both reported), so a hostile upload cannot blow up memory.
 fn read_whole_text<R: Read>(stream: R, encoding: TextEncoding) -> io::Result<text::Decoded> {
@@ -731,6 +758,53 @@ pub fn parse_bytes(name: &str, bytes: &[u8], scope: Scope) -> Artifact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sample_read_whole_gives_the_text_reading_line_by_line_gives() {
+        let utf16 = |s: &str| {
+            let mut b = vec![0xFF, 0xFE];
+            b.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+            b
+        };
+        let texts = [
+            "",
+            "\r\n",
+            "one line",
+            "a\r\nb\r\n",
+            "a\nb\n\n",
+            "a\rb\r\r\nc",
+            "C:\\>reg query HKU\r\n\r\nHKEY_USERS\\S-1-5-19\r\n    X    REG_SZ    é\r",
+        ];
+        for t in texts {
+            for (bytes, encoding) in [
+                (t.as_bytes().to_vec(), TextEncoding::Utf8),
+                (utf16(t), TextEncoding::Utf16Le),
+            ] {
+                let sample = text::decode_as(&bytes, encoding);
+                assert!(sample.diagnostics.is_empty());
+                let read = read_whole_text(bytes.as_slice(), encoding).unwrap();
+                assert_eq!(whole_text(sample.text), read.text, "{t:?} as {encoding:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_clean_whole_samples_are_kept() {
+        let whole = sniff(&b"netsh>show proxy\r\n"[..]).unwrap();
+        assert_eq!(whole.sample.as_deref(), Some("netsh>show proxy\r\n"));
+        let invalid = sniff(&b"C:\\>reg query HKU\r\n\xff\xfe\xfd bad\r\n"[..]).unwrap();
+        if invalid.encoding == TextEncoding::Utf8 {
+            assert!(
+                invalid.sample.is_none(),
+                "a replaced byte is reported by the reader"
+            );
+        }
+        let big = "x".repeat(SNIFF_BYTES + 1);
+        assert!(
+            sniff(big.as_bytes()).unwrap().sample.is_none(),
+            "not read whole"
+        );
+    }
 
     #[test]
     fn proxy_relevant_keys_in_any_casing() {

@@ -785,6 +785,24 @@ impl<R: Read> TextReader<R> {
     }
 }
 
+/// The text with every line end (CRLF, CR, LF) written as LF, as [`TextReader`] splits lines.
+pub fn lf_line_ends(text: String) -> String {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'\r', bytes).is_none() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(cr) = rest.find('\r') {
+        out.push_str(rest.get(..cr).unwrap_or_default());
+        out.push('\n');
+        let after = rest.get(cr + 1..).unwrap_or_default();
+        rest = after.strip_prefix('\n').unwrap_or(after);
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A whole small input decoded at once (console captures, logs, configuration files).
 #[derive(Debug, Clone)]
 pub struct Decoded {
