@@ -261,6 +261,7 @@ pub fn parse_reader_with<R: Read>(
 ) -> io::Result<Artifact> {
     let mut sniffed = sniff(input)?;
     let sample = sniffed.sample.take();
+    let (sniffed_len, sniffed_complete) = (sniffed.reader.get_ref().len(), sniffed.complete);
     let encoding = sniffed.encoding;
     let kind = sniffed.kind;
     let unknown = (kind == Kind::Unknown && !sniffed.empty)
@@ -300,19 +301,28 @@ pub fn parse_reader_with<R: Read>(
             Content::None {}
         }
         Kind::RegExport => {
-            let (export, diags) = match scope {
-                Scope::Full => {
+            let keep: &dyn Fn(&str) -> bool = match scope {
+                Scope::Full => &|_| true,
+                Scope::ProxyRelevant => &proxy_relevant_key,
+            };
+            let (export, diags) = match (scope, sample) {
+                // Read whole and decoded cleanly by the sniffer: parsed from that text.
+                (_, Some(text)) => {
+                    let read = sniffed_len as u64;
+                    reg_export::parse(TextReader::from_decoded(text, encoding, read), keep)
+                }
+                (Scope::Full, None) => {
                     let reader = TextReader::with_detector(stream, |_, _| encoding)?;
                     reg_export::parse(reader, &|_| true)
                 }
                 // A small export (read whole by the sniffer) is parsed as it is: skimming only
                 // pays on large files.
-                Scope::ProxyRelevant if sniffed.complete => {
+                (Scope::ProxyRelevant, None) if sniffed_complete => {
                     let reader = TextReader::with_detector(stream, |_, _| encoding)?;
                     reg_export::parse(reader, &proxy_relevant_key)
                 }
                 // Keys without proxy settings are skimmed, not decoded.
-                Scope::ProxyRelevant => {
+                (Scope::ProxyRelevant, None) => {
                     reg_export::parse_skimming(stream, encoding, &proxy_relevant_key)
                 }
             };

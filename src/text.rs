@@ -581,6 +581,29 @@ pub struct TextReader<R> {
 /// Most invalid-sequence diagnostics reported per input before they are summarised.
 const MAX_INVALID_REPORTS: u32 = 20;
 
+impl TextReader<io::Empty> {
+    /// A reader over a whole input already decoded cleanly from `bytes_read` bytes in
+    /// `encoding` (the sniffer's sample): the lines reading those bytes would give.
+    pub fn from_decoded(text: String, encoding: TextEncoding, bytes_read: u64) -> Self {
+        TextReader {
+            inner: io::empty(),
+            encoding,
+            dec: Dec::new(encoding),
+            raw: Vec::new(),
+            buf: text,
+            pos: 0,
+            eof: true,
+            line_no: 0,
+            max_line: DEFAULT_MAX_LINE,
+            skipping: false,
+            bytes_read,
+            invalid_reported: 0,
+            pending_invalid: false,
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
 impl<R: Read> TextReader<R> {
     /// Sniffs the encoding from the first bytes and prepares to decode the rest.
     pub fn new(inner: R, hint: LegacyHint) -> io::Result<Self> {
@@ -944,6 +967,33 @@ fn is_dangerous(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_over_decoded_text_gives_the_lines_of_the_bytes() {
+        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_USERS\\S-1-5-19]\r\n\"A\"=hex:46,00,\\\r\n  00\rlast é";
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let lines = |mut r: TextReader<&[u8]>| {
+            let mut out = Vec::new();
+            while let Some(l) = r.next_line() {
+                let l = l.unwrap();
+                out.push((l.number, l.text.to_string(), l.truncated));
+            }
+            (out, r.bytes_read(), r.encoding())
+        };
+        let from_bytes =
+            lines(TextReader::with_detector(&bytes[..], |_, _| TextEncoding::Utf16Le).unwrap());
+        let sample = decode_as(&bytes, TextEncoding::Utf16Le);
+        let mut decoded =
+            TextReader::from_decoded(sample.text, TextEncoding::Utf16Le, bytes.len() as u64);
+        let mut out = Vec::new();
+        while let Some(l) = decoded.next_line() {
+            let l = l.unwrap();
+            out.push((l.number, l.text.to_string(), l.truncated));
+        }
+        assert_eq!((out, decoded.bytes_read(), decoded.encoding()), from_bytes);
+        assert!(decoded.take_diagnostics().is_empty());
+    }
 
     fn read_all(
         bytes: &[u8],
