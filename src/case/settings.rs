@@ -141,26 +141,36 @@ impl Effective {
 
     /// One line for tables: proxy, bypass, PAC, auto-detect.
     pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
+        // Parts joined by "; ", written into one string (this runs for every account).
+        let mut s = String::with_capacity(64);
+        let part = |s: &mut String, text: &[&str]| {
+            if !s.is_empty() {
+                s.push_str("; ");
+            }
+            text.iter().for_each(|t| s.push_str(t));
+        };
         if self.proxy_enabled() {
-            parts.push(format!("proxy {}", redact(self.proxy_server())));
+            part(
+                &mut s,
+                &["proxy ", &crate::proxy::redact(self.proxy_server())],
+            );
             if !self.bypass_list().is_empty() {
-                parts.push(format!("bypass {}", self.bypass_list()));
+                part(&mut s, &["bypass ", self.bypass_list()]);
             }
         }
         if self.pac_enabled() {
-            parts.push(format!("PAC {}", self.auto_config_url()));
+            part(&mut s, &["PAC ", self.auto_config_url()]);
         }
         if self.auto_detect() {
-            parts.push("auto-detect".to_string());
+            part(&mut s, &["auto-detect"]);
         }
-        if parts.is_empty() {
-            parts.push("direct".to_string());
+        if s.is_empty() {
+            s.push_str("direct");
         }
         if let Some(e) = &self.error {
-            parts.push(format!("(blob {e})"));
+            part(&mut s, &["(blob ", e, ")"]);
         }
-        parts.join("; ")
+        s
     }
 
     /// The fields that differ in a way that matters (counter and trailer never count; the
@@ -333,6 +343,39 @@ pub fn redact(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::proxy::compare::{compare, compare_decoded};
+
+    #[test]
+    fn summaries_name_each_enabled_part_once() {
+        let blob = |flags: u32, proxy: &str, bypass: &str, pac: &str| {
+            from_blob(&ConnectionSettings::new(flags, proxy, bypass, pac).encode())
+        };
+        let cases = [
+            (blob(1, "", "", ""), "direct"),
+            (blob(3, "p:8080", "", ""), "proxy p:8080"),
+            (
+                blob(
+                    0x0f,
+                    "http://u:secret@p:8080",
+                    "<local>",
+                    "http://wpad/p.pac",
+                ),
+                "proxy http://***@p:8080; bypass <local>; PAC http://wpad/p.pac; auto-detect",
+            ),
+            (blob(9, "", "", ""), "auto-detect"),
+        ];
+        for (eff, want) in cases {
+            assert_eq!(eff.summary(), want);
+        }
+        let mut cut = ConnectionSettings::new(3, "p:8080", "", "").encode();
+        cut.truncate(20);
+        let eff = from_blob(&cut);
+        assert!(
+            eff.summary()
+                .ends_with(&format!("; (blob {})", eff.error.as_deref().unwrap_or("?"))),
+            "{}",
+            eff.summary()
+        );
+    }
 
     #[test]
     fn blobs_decoded_once_compare_as_their_bytes_do() {
