@@ -531,15 +531,48 @@ fn needles() -> impl Iterator<Item = (&'static str, u16)> {
 
 /// One automaton for all needles, built once: a line is searched once, not once per needle
 /// (the per-needle search dominated the cost of detecting ten thousand small uploads).
-static NEEDLES: std::sync::LazyLock<Option<(aho_corasick::AhoCorasick, Vec<u16>)>> =
-    std::sync::LazyLock::new(|| {
-        let (patterns, bits): (Vec<&str>, Vec<u16>) = needles().unzip();
-        aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .build(patterns)
-            .ok()
-            .map(|ac| (ac, bits))
-    });
+static NEEDLES: std::sync::LazyLock<Option<Needles>> = std::sync::LazyLock::new(|| {
+    let (patterns, bits): (Vec<&str>, Vec<u16>) = needles().unzip();
+    let hex_suffix = patterns
+        .iter()
+        .map(|p| match p.bytes().rposition(|b| !is_lower_hex(b)) {
+            Some(last_other) => p.len() - last_other - 1,
+            // A needle of hex digits alone could match anywhere in a run of them.
+            None => usize::MAX,
+        })
+        .max()
+        .unwrap_or(0);
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(patterns)
+        .ok()
+        .map(|ac| Needles {
+            ac,
+            bits,
+            hex_suffix,
+        })
+});
+
+/// The signature automaton, the signal of each needle, and the longest run of hex digits
+/// any needle ends with.
+struct Needles {
+    ac: aho_corasick::AhoCorasick,
+    bits: Vec<u16>,
+    hex_suffix: usize,
+}
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// The part of a lowercased line a needle can occur in: a line that ends in a run of hex
+/// digits (a printed value) is searched only `hex_suffix` bytes into that run, since a
+/// needle reaching further would end with a longer run of hex digits than any needle has.
+fn searchable(lower: &[u8], hex_suffix: usize) -> &[u8] {
+    let run = lower.iter().rev().take_while(|b| is_lower_hex(**b)).count();
+    let end = (lower.len() - run).saturating_add(hex_suffix);
+    lower.get(..end).unwrap_or(lower)
+}
 
 /// Builds the detection automaton now (see [`crate::pipeline::warm_up`]).
 pub fn warm_up() {
@@ -549,10 +582,11 @@ pub fn warm_up() {
 /// Every signal whose needle occurs in the (lowercased) line.
 fn line_signals(lower: &[u8]) -> u16 {
     match &*NEEDLES {
-        Some((ac, bits)) => ac
-            .find_overlapping_iter(lower)
-            .filter_map(|m| bits.get(m.pattern().as_usize()))
-            .fold(0, |acc, b| acc | b),
+        Some(n) => {
+            n.ac.find_overlapping_iter(searchable(lower, n.hex_suffix))
+                .filter_map(|m| n.bits.get(m.pattern().as_usize()))
+                .fold(0, |acc, b| acc | b)
+        }
         // The automaton of fixed needles always builds; without it, search needle by needle.
         None => needles()
             .filter(|(n, _)| memchr::memmem::find(lower, n.as_bytes()).is_some())
@@ -600,6 +634,39 @@ fn looks_like_log_line(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hex_tail_is_searched_only_as_far_as_a_needle_can_reach_into_it() {
+        let Some(n) = &*NEEDLES else {
+            panic!("the needles build")
+        };
+        assert!(n.hex_suffix < 8, "no needle ends in a long hex run");
+        let every = |hay: &[u8]| -> u16 {
+            needles()
+                .filter(|(p, _)| memchr::memmem::find(hay, p.as_bytes()).is_some())
+                .fold(0, |acc, (_, b)| acc | b)
+        };
+        let value = "4600000002000000030000001700000070726f7879";
+        let mut lines: Vec<String> = needles()
+            .flat_map(|(p, _)| {
+                [
+                    format!("    x    reg_binary    {p}{value}"),
+                    format!("< value: hklm\\x  y reg_binary {value}{p}"),
+                    p.to_string(),
+                    format!("0a{p}"),
+                ]
+            })
+            .collect();
+        lines.push(format!("c:\\>reg query hku  {value}"));
+        lines.push(value.to_string());
+        for line in &lines {
+            assert_eq!(
+                line_signals(line.as_bytes()),
+                every(line.as_bytes()),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn prompts_and_their_commands() {
