@@ -54,6 +54,10 @@ struct CaseOutcome {
     input_errors: Vec<(String, String)>,
 }
 
+/// The report's write buffer: a run of cases (about 6 KB each in JSON Lines) goes out in a
+/// few writes instead of one per 8 KiB.
+const REPORT_BUFFER: usize = 64 * 1024;
+
 /// The report as it is printed: cases in input order, whichever worker finishes them.
 struct Printer<'a> {
     out: Box<dyn Write + Send>,
@@ -215,14 +219,14 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     // The report goes to stdout or to `-o FILE`; widths and colours follow where it goes.
     let (mut out, to_terminal): (Box<dyn Write + Send>, bool) = match &args.output {
         Some(path) => match std::fs::File::create(path) {
-            Ok(f) => (Box::new(BufWriter::new(f)), false),
+            Ok(f) => (Box::new(BufWriter::with_capacity(REPORT_BUFFER, f)), false),
             Err(e) => {
                 ctx.error(&format!("-o {}: {e}", input::display_name(path)));
                 return EXIT_INPUT;
             }
         },
         None => (
-            Box::new(BufWriter::new(io::stdout())),
+            Box::new(BufWriter::with_capacity(REPORT_BUFFER, io::stdout())),
             ctx.stdout_is_terminal,
         ),
     };
