@@ -153,7 +153,8 @@ pub fn sniff(prefix: &[u8], eof: bool, hint: LegacyHint) -> TextEncoding {
 fn sniff_utf16_without_bom(prefix: &[u8]) -> Option<TextEncoding> {
     let sample = &prefix[..prefix.len().min(4096)];
     let pairs = sample.len() / 2;
-    if pairs < 2 {
+    // Without a single NUL neither position can count any (the usual case: one SIMD scan).
+    if pairs < 2 || memchr::memchr(0, sample).is_none() {
         return None;
     }
     let (mut even_zero, mut odd_zero) = (0usize, 0usize);
