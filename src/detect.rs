@@ -408,8 +408,10 @@ static PAC_DECLARATION: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"function FindProxyForURL"));
 /// `FindProxyForURL = function` / `FindProxyForURLEx=function`.
 fn assigns_entry_point(sample: &str) -> bool {
-    sample.match_indices("FindProxyForURL").any(|(i, m)| {
-        let rest = sample.get(i + m.len()..).unwrap_or("");
+    static NAME: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"FindProxyForURL"));
+    NAME.find_iter(sample.as_bytes()).any(|i| {
+        let rest = sample.get(i + NAME.needle().len()..).unwrap_or("");
         let rest = rest.strip_prefix("Ex").unwrap_or(rest).trim_start();
         rest.strip_prefix('=')
             .is_some_and(|r| r.trim_start().starts_with("function"))

@@ -816,14 +816,18 @@ pub fn lf_line_ends(text: String) -> String {
         return text;
     }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(cr) = rest.find('\r') {
-        out.push_str(rest.get(..cr).unwrap_or_default());
+    let mut start = 0;
+    for cr in memchr::memchr_iter(b'\r', bytes) {
+        out.push_str(text.get(start..cr).unwrap_or_default());
         out.push('\n');
-        let after = rest.get(cr + 1..).unwrap_or_default();
-        rest = after.strip_prefix('\n').unwrap_or(after);
+        start = cr
+            + if bytes.get(cr + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
     }
-    out.push_str(rest);
+    out.push_str(text.get(start..).unwrap_or_default());
     out
 }
 
