@@ -101,7 +101,7 @@ pub fn detect_text(sample: &str) -> Kind {
     let trimmed_start = sample.trim_start_matches('\u{feff}');
     let json_like = trimmed_start.trim_start().starts_with('{');
     // One lowercase buffer for the whole sample: no allocation per line.
-    let mut lower = String::new();
+    let mut lower = String::with_capacity(512);
     for (_, raw) in text::lines(trimmed_start).take(400) {
         let line = raw.trim();
         if line.is_empty() {

@@ -851,7 +851,9 @@ pub fn decode_as(bytes: &[u8], encoding: TextEncoding) -> Decoded {
     } else {
         bytes
     };
-    let mut text = String::with_capacity(body.len());
+    // Sized by the decoder for the worst case of its encoding (more than `body.len()` for
+    // UTF-16), so it never regrows.
+    let mut text = String::new();
     let had_errors = Dec::new(encoding).decode(body, &mut text, true);
     let mut diagnostics = Vec::new();
     if had_errors {
