@@ -125,14 +125,12 @@ impl Render for JsonlRender {
             schema_version: crate::SCHEMA_VERSION,
             case,
         };
-        // Sized for a typical case (5–8 KB), so the line is not regrown while it is written.
-        let mut buf = Vec::with_capacity(8 * 1024);
-        match serde_json::to_writer(&mut buf, &line) {
-            Ok(()) => {
-                buf.push(b'\n');
-                // serde_json writes UTF-8: the lossy branch never changes anything.
-                String::from_utf8(buf)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        // `to_string` knows its output is UTF-8; writing to bytes would validate every line
+        // again to make it a String.
+        match serde_json::to_string(&line) {
+            Ok(mut text) => {
+                text.push('\n');
+                text
             }
             Err(e) => json_error(e) + "\n",
         }
