@@ -88,10 +88,11 @@ static FAILURE_PATTERNS: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 static URL: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r#"https?://[^\s"'<>]+"#).ok());
 
-/// Builds the patterns every capture line meets now (see [`crate::pipeline::warm_up`]); the
-/// URL pattern, needed only for probe commands, stays built on first use.
+/// Builds the patterns every capture line meets now (see [`crate::pipeline::warm_up`]). The
+/// status pattern (5 M instructions to build), needed only for lines that pass
+/// [`may_hold_status`], and the URL pattern, needed only for probe commands, stay built on
+/// first use.
 pub fn warm_up() {
-    LazyLock::force(&STATUS_PATTERN);
     LazyLock::force(&STATUS_HINTS);
     LazyLock::force(&FAILURE_PATTERNS);
 }
