@@ -365,6 +365,53 @@ fn batch_jsonl_is_one_case_per_entry_in_order() {
 }
 
 #[test]
+fn a_large_batch_prints_every_case_once_in_input_order_from_any_number_of_workers() {
+    // 300 cases on 3 workers: runs of 6 cases each, finished out of order by the workers
+    // and printed by whichever worker holds the next one.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cases");
+    let sources = ["missing", "differs", "matches", "log407"];
+    let mut expected = Vec::new();
+    for i in 0..300 {
+        let source = sources[i % sources.len()];
+        let name = format!("ticket-{i:03}-{source}");
+        let case = dir.path().join(&name);
+        std::fs::create_dir(&case).expect("case dir");
+        for entry in std::fs::read_dir(fixtures.join(source)).expect("fixture dir") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), case.join(entry.file_name())).expect("copy");
+        }
+        expected.push(name);
+    }
+    for threads in ["1", "3"] {
+        let out = bin()
+            .args(["analyze", "--batch"])
+            .arg(dir.path())
+            .args(["--format", "jsonl", "--threads", threads])
+            .output()
+            .expect("run");
+        let text = String::from_utf8(out.stdout).expect("utf8");
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect();
+        let names: Vec<&str> = lines.iter().filter_map(|l| l["case"].as_str()).collect();
+        assert_eq!(names, expected, "--threads {threads}");
+        // The same case gives the same verdict wherever it falls in the batch.
+        for (line, name) in lines.iter().zip(&expected) {
+            let want = if name.ends_with("matches") {
+                "healthy"
+            } else {
+                "misconfigured"
+            };
+            assert_eq!(line["verdict"], want, "{name}");
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("300 cases"), "{stderr}");
+    }
+}
+
+#[test]
 fn stdin_is_a_case_of_its_own() {
     let capture = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cases/missing/compare.txt"),
