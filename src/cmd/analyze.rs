@@ -138,6 +138,14 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         return EXIT_USAGE;
     }
     let limits = limits_from(&args.limits);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(ctx.threads.unwrap_or(0))
+        .build();
+    if let (Ok(pool), true) = (&pool, args.batch.is_some() || args.paths.len() > 1) {
+        // The shared automata are built on the workers while this thread lists the cases;
+        // the cases queue behind the build.
+        pool.spawn(crate::pipeline::warm_up);
+    }
     // Case roots only: each case is expanded (walked, archives inflated) by its worker and
     // dropped once judged, so memory follows the threads, not the number of tickets.
     let (mut roots, missing) = input::case_roots(&args.paths);
@@ -178,9 +186,6 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         },
         None => None,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(ctx.threads.unwrap_or(0))
-        .build();
     let pool = match pool {
         Ok(p) => p,
         Err(e) => {
@@ -288,9 +293,6 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     // workers for the cores, and finished text does not pile up waiting for one.
     let threads = pool.current_num_threads().max(1);
     let run_len = (roots.len() / (threads * 16)).clamp(1, 16);
-    if roots.len() > 1 {
-        pool.install(crate::pipeline::warm_up);
-    }
     let begin_error = out.write_all(renderer.begin().as_bytes()).err();
     let printer = std::sync::Mutex::new(Printer {
         out,
