@@ -154,7 +154,7 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
     }
     if let Some(dir) = &args.batch {
         match input::batch_entries(dir) {
-            Ok(entries) => roots.extend(entries.into_iter().map(CaseRoot::Path)),
+            Ok(entries) => roots.extend(entries),
             Err(e) => {
                 ctx.error(&format!("--batch {}: {e}", input::display_name(dir)));
                 return EXIT_INPUT;
