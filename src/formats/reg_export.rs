@@ -15,7 +15,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::registry::{self, Root, ValueType};
 use crate::text::{TextEncoding, TextReader};
 
-use super::reg_skim::{SharedLineMap, SkimReader};
+use super::reg_skim::{normalize_key_path_into, split_root, SharedLineMap, SkimReader};
 
 /// Largest value data kept (16 MiB). regedit has no limit, but a hex value continued over
 /// millions of lines must not grow memory without bound: a larger value is dropped with a
@@ -839,24 +839,14 @@ impl Parser {
 
     /// Canonical path into `self.path`: root spelled out, trailing backslashes removed.
     /// Returns false for an unknown root. Abbreviation is reported by [`Parser::root_of`].
+    /// The key's path with its root spelled out (as the skimmer writes it); false for an
+    /// unknown root.
     fn set_path(&mut self, raw: &str) -> bool {
-        let Some((root, _)) = Self::root_of(raw) else {
-            return false;
-        };
-        let rest = raw.split_once('\\').map_or("", |(_, r)| r);
-        let rest = rest.trim_end_matches('\\');
-        self.path.clear();
-        self.path.push_str(root.full_name());
-        if !rest.is_empty() {
-            self.path.push('\\');
-            self.path.push_str(rest);
-        }
-        true
+        normalize_key_path_into(raw, &mut self.path)
     }
 
     fn root_of(raw: &str) -> Option<(Root, bool)> {
-        let root = raw.split_once('\\').map_or(raw, |(r, _)| r);
-        Root::parse(root)
+        Root::parse(split_root(raw).0)
     }
 
     /// A line outside a hex continuation (§2).
@@ -977,7 +967,7 @@ impl Parser {
     ) -> io::Result<()> {
         let Some((_, abbreviated)) = Self::root_of(name) else {
             self.key = KeyState::Invalid(no);
-            let root = name.split_once('\\').map_or(name, |(r, _)| r);
+            let root = split_root(name).0;
             return v.diagnostic(Diagnostic::error(
                 no,
                 column(text, at),
