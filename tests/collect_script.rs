@@ -524,13 +524,15 @@ fn collection_under_wine_is_complete_and_attributed() {
             "{file}"
         );
     }
-    // schtasks /create as SYSTEM fails under Wine: recorded, never waited on.
+    // schtasks /create as SYSTEM fails under Wine: recorded, never waited on. On a loaded
+    // machine Wine sometimes fails to start schtasks at all ("Can't recognize"), which is
+    // recorded as a missing tool: either way the step is a recorded failure.
     for file in ["probe-local-system.txt", "probe-local-service.txt"] {
         let (item, text) = stderr_of(file);
-        assert_eq!(
-            item.failure(text.as_deref()),
-            Some(Failure::Other),
-            "{file}"
+        let failure = item.failure(text.as_deref());
+        assert!(
+            matches!(failure, Some(Failure::Other | Failure::ToolMissing)),
+            "{file}: {failure:?} {text:?}"
         );
         assert!(
             text.as_deref()
