@@ -837,10 +837,9 @@ impl Parser {
         Ok(())
     }
 
-    /// Canonical path into `self.path`: root spelled out, trailing backslashes removed.
-    /// Returns false for an unknown root. Abbreviation is reported by [`Parser::root_of`].
-    /// The key's path with its root spelled out (as the skimmer writes it); false for an
-    /// unknown root.
+    /// Canonical path into `self.path` (the skimmer's form): root spelled out, trailing
+    /// backslashes removed. Returns false for an unknown root. Abbreviation is reported by
+    /// [`Parser::root_of`].
     fn set_path(&mut self, raw: &str) -> bool {
         normalize_key_path_into(raw, &mut self.path)
     }

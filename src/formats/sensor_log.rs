@@ -365,14 +365,14 @@ fn sigs(kind: EventKind) -> &'static [Sig] {
     }
 }
 
-/// One regex over every literal (the regex crate compiles a literal alternation to a SIMD
-/// multi-substring search). `None` only if the constant pattern failed to build, in which
-/// case every record is classified the slow way.
 /// Builds the record prefilter now (see [`crate::pipeline::warm_up`]).
 pub fn warm_up() {
     prefilter();
 }
 
+/// One regex over every literal (the regex crate compiles a literal alternation to a SIMD
+/// multi-substring search). `None` only if the constant pattern failed to build, in which
+/// case every record is classified the slow way.
 fn prefilter() -> Option<&'static regex::bytes::Regex> {
     static PREFILTER: OnceLock<Option<regex::bytes::Regex>> = OnceLock::new();
     PREFILTER
