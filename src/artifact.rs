@@ -157,7 +157,7 @@ pub struct Sniffed<R> {
     /// The sniffed bytes are the whole input.
     pub complete: bool,
     /// The whole input decoded, when it was read whole and decoded without a problem: what
-    /// [`read_whole_text`] would decode again (see [`whole_text`]).
+    /// a reader would decode again ([`TextReader::from_decoded`] reads it instead).
     sample: Option<String>,
 }
 
@@ -262,6 +262,8 @@ pub fn parse_reader_with<R: Read>(
     let mut sniffed = sniff(input)?;
     let sample = sniffed.sample.take();
     let (sniffed_len, sniffed_complete) = (sniffed.reader.get_ref().len(), sniffed.complete);
+    // A reader over the sniffer's decoded sample gives the lines reading the bytes would.
+    let decoded = |text| TextReader::from_decoded(text, sniffed.encoding, sniffed_len as u64);
     let encoding = sniffed.encoding;
     let kind = sniffed.kind;
     let unknown = (kind == Kind::Unknown && !sniffed.empty)
@@ -307,44 +309,35 @@ pub fn parse_reader_with<R: Read>(
             };
             let (export, diags) = match (scope, sample) {
                 // Read whole and decoded cleanly by the sniffer: parsed from that text.
-                (_, Some(text)) => {
-                    let read = sniffed_len as u64;
-                    reg_export::parse(TextReader::from_decoded(text, encoding, read), keep)
+                (_, Some(text)) => reg_export::parse(decoded(text), keep),
+                // Keys without proxy settings are skimmed, not decoded; a small export (read
+                // whole by the sniffer) is parsed as it is: skimming only pays on large files.
+                (Scope::ProxyRelevant, None) if !sniffed_complete => {
+                    reg_export::parse_skimming(stream, encoding, keep)
                 }
-                (Scope::Full, None) => {
+                (_, None) => {
                     let reader = TextReader::with_detector(stream, |_, _| encoding)?;
-                    reg_export::parse(reader, &|_| true)
-                }
-                // A small export (read whole by the sniffer) is parsed as it is: skimming only
-                // pays on large files.
-                (Scope::ProxyRelevant, None) if sniffed_complete => {
-                    let reader = TextReader::with_detector(stream, |_, _| encoding)?;
-                    reg_export::parse(reader, &proxy_relevant_key)
-                }
-                // Keys without proxy settings are skimmed, not decoded.
-                (Scope::ProxyRelevant, None) => {
-                    reg_export::parse_skimming(stream, encoding, &proxy_relevant_key)
+                    reg_export::parse(reader, keep)
                 }
             };
             diagnostics.extend(diags);
             Content::RegExport(export)
         }
         Kind::SensorLog => {
-            let reader = TextReader::with_detector(stream, |_, _| encoding)?;
-            let (log, diags) = sensor_log::parse(reader);
+            let (log, diags) = match sample {
+                Some(text) => sensor_log::parse(decoded(text)),
+                None => sensor_log::parse(TextReader::with_detector(stream, |_, _| encoding)?),
+            };
             diagnostics.extend(diags);
             Content::SensorLog(log)
         }
         _ => {
-            let text = match sample.map(whole_text) {
-                Some(text) => text,
-                None => {
-                    let whole = read_whole_text(stream, encoding)?;
-                    diagnostics.extend(whole.diagnostics);
-                    whole.text
-                }
+            let whole = match sample {
+                Some(text) => lines_of(decoded(text))?,
+                None => read_whole_text(stream, encoding)?,
             };
-            parse_text(kind, text.as_str(), name, &mut diagnostics)
+            diagnostics.extend(whole.diagnostics);
+            parse_text(kind, whole.text.as_str(), name, &mut diagnostics)
         }
     };
     note_partly_understood(&mut diagnostics);
@@ -670,37 +663,19 @@ pub fn parse_hive_with_logs(
     }
 }
 
-/// A sniffed sample of a whole input as [`read_whole_text`] returns it: every line ended
-/// by `\n`, the last one too.
-fn whole_text(sample: String) -> String {
-    let mut text = text::lf_line_ends(sample);
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text
-}
-
 /// A whole capture decoded to text, its lines capped at [`text::DEFAULT_MAX_LINE`] and its
 /// size at [`MAX_WHOLE_TEXT`] (both reported), so a hostile upload cannot blow up memory.
 fn read_whole_text<R: Read>(stream: R, encoding: TextEncoding) -> io::Result<text::Decoded> {
     let mut limited = stream.take(MAX_WHOLE_TEXT);
     let mut reader = TextReader::with_detector(&mut limited, |_, _| encoding)?;
     reader.set_max_line(text::DEFAULT_MAX_LINE);
-    let mut out = String::new();
-    let mut last_line = 0;
-    while let Some(line) = reader.next_line() {
-        let line = line?;
-        last_line = line.number;
-        out.push_str(line.text);
-        out.push('\n');
-    }
-    let mut diagnostics = reader.take_diagnostics();
-    drop(reader);
+    let mut whole = lines_of(reader)?;
     // `take` stops at the cap silently: look one byte further to tell the user.
     if limited.limit() == 0 {
         let mut probe = [0u8; 1];
         if limited.into_inner().read(&mut probe)? > 0 {
-            diagnostics.push(Diagnostic::warning(
+            let last_line = memchr::memchr_iter(b'\n', whole.text.as_bytes()).count() as u64;
+            whole.diagnostics.push(Diagnostic::warning(
                 last_line.max(1),
                 1,
                 "input-truncated",
@@ -711,10 +686,20 @@ fn read_whole_text<R: Read>(stream: R, encoding: TextEncoding) -> io::Result<tex
             ));
         }
     }
+    Ok(whole)
+}
+
+/// Every line of `reader` ended by `\n` (the last one too), with the reader's diagnostics.
+fn lines_of<R: Read>(mut reader: TextReader<R>) -> io::Result<text::Decoded> {
+    let mut text = String::new();
+    while let Some(line) = reader.next_line() {
+        text.push_str(line?.text);
+        text.push('\n');
+    }
     Ok(text::Decoded {
-        encoding,
-        text: out,
-        diagnostics,
+        encoding: reader.encoding(),
+        text,
+        diagnostics: reader.take_diagnostics(),
     })
 }
 
@@ -793,7 +778,9 @@ mod tests {
                 let sample = text::decode_as(&bytes, encoding);
                 assert!(sample.diagnostics.is_empty());
                 let read = read_whole_text(bytes.as_slice(), encoding).unwrap();
-                assert_eq!(whole_text(sample.text), read.text, "{t:?} as {encoding:?}");
+                let len = bytes.len() as u64;
+                let reused = lines_of(TextReader::from_decoded(sample.text, encoding, len));
+                assert_eq!(reused.unwrap().text, read.text, "{t:?} as {encoding:?}");
             }
         }
     }

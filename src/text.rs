@@ -586,14 +586,29 @@ impl TextReader<io::Empty> {
     /// A reader over a whole input already decoded cleanly from `bytes_read` bytes in
     /// `encoding` (the sniffer's sample): the lines reading those bytes would give.
     pub fn from_decoded(text: String, encoding: TextEncoding, bytes_read: u64) -> Self {
+        let mut reader = TextReader::at_start(io::empty(), encoding, bytes_read);
+        reader.buf = text;
+        reader.eof = true;
+        reader
+    }
+}
+
+impl<R: Read> TextReader<R> {
+    /// Sniffs the encoding from the first bytes and prepares to decode the rest.
+    pub fn new(inner: R, hint: LegacyHint) -> io::Result<Self> {
+        Self::with_detector(inner, |prefix, eof| sniff(prefix, eof, hint))
+    }
+
+    /// A reader with nothing decoded yet, `bytes_read` bytes into `inner`.
+    fn at_start(inner: R, encoding: TextEncoding, bytes_read: u64) -> Self {
         TextReader {
-            inner: io::empty(),
+            inner,
             encoding,
             dec: Dec::new(encoding),
             raw: Vec::new(),
-            buf: text,
+            buf: String::new(),
             pos: 0,
-            eof: true,
+            eof: false,
             line_no: 0,
             max_line: DEFAULT_MAX_LINE,
             skipping: false,
@@ -602,13 +617,6 @@ impl TextReader<io::Empty> {
             pending_invalid: false,
             diagnostics: Vec::new(),
         }
-    }
-}
-
-impl<R: Read> TextReader<R> {
-    /// Sniffs the encoding from the first bytes and prepares to decode the rest.
-    pub fn new(inner: R, hint: LegacyHint) -> io::Result<Self> {
-        Self::with_detector(inner, |prefix, eof| sniff(prefix, eof, hint))
     }
 
     /// Like [`TextReader::new`], with a caller-supplied detector over the first bytes.
@@ -622,22 +630,7 @@ impl<R: Read> TextReader<R> {
         let filled = raw.len();
         let eof = filled < CHUNK;
         let encoding = detect(&raw, eof);
-        let mut reader = TextReader {
-            inner,
-            encoding,
-            dec: Dec::new(encoding),
-            raw: Vec::new(),
-            buf: String::new(),
-            pos: 0,
-            eof: false,
-            line_no: 0,
-            max_line: DEFAULT_MAX_LINE,
-            skipping: false,
-            bytes_read: filled as u64,
-            invalid_reported: 0,
-            pending_invalid: false,
-            diagnostics: Vec::new(),
-        };
+        let mut reader = TextReader::at_start(inner, encoding, filled as u64);
         let body = raw.get(encoding.bom_len()..).unwrap_or(&[]);
         reader.decode_chunk(body, eof);
         reader.eof = eof;
@@ -807,28 +800,6 @@ impl<R: Read> TextReader<R> {
             truncated,
         }
     }
-}
-
-/// The text with every line end (CRLF, CR, LF) written as LF, as [`TextReader`] splits lines.
-pub fn lf_line_ends(text: String) -> String {
-    let bytes = text.as_bytes();
-    if memchr::memchr(b'\r', bytes).is_none() {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut start = 0;
-    for cr in memchr::memchr_iter(b'\r', bytes) {
-        out.push_str(text.get(start..cr).unwrap_or_default());
-        out.push('\n');
-        start = cr
-            + if bytes.get(cr + 1) == Some(&b'\n') {
-                2
-            } else {
-                1
-            };
-    }
-    out.push_str(text.get(start..).unwrap_or_default());
-    out
 }
 
 /// A whole small input decoded at once (console captures, logs, configuration files).
