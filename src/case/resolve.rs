@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::formats::sensor_log::EventKind;
 use crate::probe::Route as ProbeRoute;
-use crate::proxy::compare::{compare, compare_decoded};
+use crate::proxy::compare::compare_decoded;
 use crate::proxy::{ProxyState, Route, RouteKind};
 
 use super::evidence::{CompareVerdict, Fact, Observation, PlainData};
@@ -921,13 +921,10 @@ fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
     a.evidence = g.evidence();
     a.truncated = g.truncated.clone();
     let user = resolved.accounts.get(&Principal::CurrentUser);
-    let user_blob = resolved.reference_blob.as_ref().map(|(b, _)| b.as_slice());
     let user_settings = user.and_then(|u| u.settings.as_ref());
-    // The reference blob and the current user's settings are set together from one blob.
-    let user_decoded = user_blob
-        .zip(user.and_then(|u| u.blob.as_deref().zip(u.settings.as_ref())))
-        .filter(|(ub, (own, _))| ub == own)
-        .map(|(ub, (_, us))| us.decoded(ub));
+    // The current user's reference blob (`resolved.reference_blob`) with the settings it was
+    // decoded to: resolve_current_user sets both from the one blob it chooses.
+    let user_blob = user.and_then(|u| Some(u.settings.as_ref()?.decoded(u.blob.as_deref()?)));
 
     // Each upload's comparison with the current user.
     for (at, _) in &g.missing {
@@ -943,11 +940,8 @@ fn resolve_account(p: Principal, g: &Gathered, resolved: &Resolved) -> Account {
         ..
     } in &g.blobs
     {
-        let outcome = if let Some(ub) = user_blob {
-            let c = match user_decoded {
-                Some(user) => compare_decoded(blob_settings.decoded(bytes), user),
-                None => compare(bytes, ub),
-            };
+        let outcome = if let Some(user) = user_blob {
+            let c = compare_decoded(blob_settings.decoded(bytes), user);
             if c.byte_identical {
                 Some(CompareOutcome::Matches)
             } else if c.equivalent {
