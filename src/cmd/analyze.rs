@@ -138,19 +138,22 @@ pub fn run(ctx: &Context, args: &AnalyzeArgs) -> u8 {
         return EXIT_USAGE;
     }
     let limits = limits_from(&args.limits);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(ctx.threads.unwrap_or(0))
-        .build();
-    if let (Ok(pool), true) = (&pool, args.batch.is_some() || args.paths.len() > 1) {
-        // The shared automata are built on the workers while this thread lists the cases;
-        // the cases queue behind the build.
-        pool.spawn(crate::pipeline::warm_up);
-    }
     // Case roots only: each case is expanded (walked, archives inflated) by its worker and
     // dropped once judged, so memory follows the threads, not the number of tickets.
     let (mut roots, missing) = input::case_roots(&args.paths);
     for m in &missing {
         ctx.error(&format!("{}: {}", m.name, m.reason));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(ctx.threads.unwrap_or(0))
+        .build();
+    if let Ok(pool) = &pool {
+        // Several cases: the shared automata are built on the workers while this thread
+        // lists the batch, and the cases queue behind the build. One case (loose files of
+        // one command line included) builds only what it uses, when it uses it.
+        if args.batch.is_some() || roots.len() > 1 {
+            pool.spawn(crate::pipeline::warm_up);
+        }
     }
     if let Some(dir) = &args.batch {
         match input::batch_entries(dir) {
