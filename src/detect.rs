@@ -537,7 +537,7 @@ static NEEDLES: std::sync::LazyLock<Option<Needles>> = std::sync::LazyLock::new(
     let (patterns, bits): (Vec<&str>, Vec<u16>) = needles().unzip();
     let hex_suffix = patterns
         .iter()
-        .map(|p| match p.bytes().rposition(|b| !is_lower_hex(b)) {
+        .map(|p| match p.bytes().rposition(|b| !b.is_ascii_hexdigit()) {
             Some(last_other) => p.len() - last_other - 1,
             // A needle of hex digits alone could match anywhere in a run of them.
             None => usize::MAX,
@@ -563,15 +563,15 @@ struct Needles {
     hex_suffix: usize,
 }
 
-fn is_lower_hex(b: u8) -> bool {
-    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
-}
-
 /// The part of a lowercased line a needle can occur in: a line that ends in a run of hex
 /// digits (a printed value) is searched only `hex_suffix` bytes into that run, since a
 /// needle reaching further would end with a longer run of hex digits than any needle has.
 fn searchable(lower: &[u8], hex_suffix: usize) -> &[u8] {
-    let run = lower.iter().rev().take_while(|b| is_lower_hex(**b)).count();
+    let run = lower
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
     let end = (lower.len() - run).saturating_add(hex_suffix);
     lower.get(..end).unwrap_or(lower)
 }
